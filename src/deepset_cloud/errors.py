@@ -1,0 +1,260 @@
+"""Every exception this SDK raises on purpose.
+
+```
+DeepsetCloudError
+├── ConfigurationError            missing API key or workspace, bad arguments; raised before any I/O
+├── TransportError                no HTTP response arrived (retryable)
+│   ├── ConnectError
+│   └── RequestTimeout
+├── APIError                      the API answered with a non-2xx status
+│   ├── BadRequestError           400
+│   ├── AuthenticationError       401
+│   ├── PermissionDeniedError     403
+│   ├── NotFoundError             404
+│   ├── ConflictError             409
+│   ├── UnprocessableEntityError  422
+│   ├── RateLimitError            429 (retryable, has retry_after)
+│   └── ServerError               5xx (retryable)
+├── UploadError                   the storage (S3) leg of an upload failed, with the S3 error code
+├── ResponseValidationError       a 2xx body did not fit the expected shape
+├── IngestionTimeoutError         also a TimeoutError: ingestion did not finish within timeout_s
+└── SyncFacadeError               also a RuntimeError: the sync API was misused (e.g. called from its own loop)
+```
+
+Retry code reads `is_retryable` instead of keeping lists of classes. No exception carries request
+headers, so the API key never appears in a message or a traceback. All of them survive pickling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "ConnectError",
+    "DeepsetCloudError",
+    "IngestionTimeoutError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestTimeout",
+    "ResponseValidationError",
+    "ServerError",
+    "SyncFacadeError",
+    "SyncInAsyncContextWarning",
+    "TransportError",
+    "UnprocessableEntityError",
+    "UploadError",
+    "api_error_class",
+]
+
+
+class DeepsetCloudError(Exception):
+    """Root of every exception raised on purpose by `deepset_cloud`."""
+
+    is_retryable: bool = False
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self._details = details
+        for key, value in details.items():
+            setattr(self, key, value)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuild from the message and keyword details so subclasses with extra fields pickle.
+        return (_rebuild, (type(self), self.message, self._details))
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _rebuild(cls: type[DeepsetCloudError], message: str, details: dict[str, Any]) -> DeepsetCloudError:
+    error = cls.__new__(cls)
+    DeepsetCloudError.__init__(error, message, **details)
+    return error
+
+
+class ConfigurationError(DeepsetCloudError):
+    """The SDK is not configured well enough to make a request (no API key, no workspace, bad argument)."""
+
+
+class TransportError(DeepsetCloudError):
+    """No HTTP response arrived: the connection failed, broke, or timed out.
+
+    Attributes:
+        method: HTTP method of the failed request.
+        url: URL of the failed request (never with credentials).
+    """
+
+    is_retryable = True
+    method: str
+    url: str
+
+    def __init__(self, message: str, *, method: str = "", url: str = "", **details: Any) -> None:
+        super().__init__(message, method=method, url=url, **details)
+
+
+class ConnectError(TransportError):
+    """The connection could not be opened, so the request never reached the server."""
+
+
+class RequestTimeout(TransportError):
+    """The request was sent but no complete response arrived in time."""
+
+
+class APIError(DeepsetCloudError):
+    """The deepset Cloud API answered with a non-success status.
+
+    Attributes:
+        status_code: HTTP status of the response.
+        method: HTTP method of the request.
+        url: URL of the request.
+        body: the response body as text (truncated), for diagnostics.
+    """
+
+    status_code: int
+    method: str
+    url: str
+    body: str
+
+    def __init__(
+        self, message: str, *, status_code: int, method: str = "", url: str = "", body: str = "", **details: Any
+    ) -> None:
+        super().__init__(message, status_code=status_code, method=method, url=url, body=body, **details)
+
+
+class BadRequestError(APIError):
+    """400: the API rejected the request as malformed (e.g. an invalid OData filter)."""
+
+
+class AuthenticationError(APIError):
+    """401: the API key is missing, wrong or expired."""
+
+
+class PermissionDeniedError(APIError):
+    """403: the API key is valid but may not access this workspace or resource."""
+
+
+class NotFoundError(APIError):
+    """404: the workspace, file or upload session does not exist."""
+
+
+class ConflictError(APIError):
+    """409: the request conflicts with existing state (e.g. write_mode FAIL and the name exists)."""
+
+
+class UnprocessableEntityError(APIError):
+    """422: the API understood the request but its content is invalid."""
+
+
+class RateLimitError(APIError):
+    """429: too many requests. `retry_after` is the server's requested delay in seconds, if it sent one."""
+
+    is_retryable = True
+    retry_after: float | None
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **details: Any) -> None:
+        super().__init__(message, retry_after=retry_after, **details)
+
+
+class ServerError(APIError):
+    """5xx: the API failed; usually temporary."""
+
+    is_retryable = True
+
+
+_BY_STATUS: dict[int, type[APIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def api_error_class(status_code: int) -> type[APIError]:
+    """Return the `APIError` subclass for an HTTP status code."""
+    if status_code >= 500:
+        return ServerError
+    return _BY_STATUS.get(status_code, APIError)
+
+
+class UploadError(DeepsetCloudError):
+    """The storage (S3) leg of an upload failed.
+
+    Attributes:
+        file_name: the name of the file whose upload failed.
+        s3_code: the S3 error code (e.g. `AccessDenied`, `EntityTooLarge`), or None if there was none.
+        status_code: the HTTP status of the storage response, or None if no response arrived.
+    """
+
+    file_name: str
+    s3_code: str | None
+    status_code: int | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file_name: str,
+        s3_code: str | None = None,
+        status_code: int | None = None,
+        **details: Any,
+    ) -> None:
+        super().__init__(message, file_name=file_name, s3_code=s3_code, status_code=status_code, **details)
+
+
+class ResponseValidationError(DeepsetCloudError):
+    """A success response did not have the expected shape; the server or the SDK is out of date."""
+
+
+class IngestionTimeoutError(DeepsetCloudError, TimeoutError):
+    """Ingestion did not finish within `timeout_s`. The files were uploaded and may still be ingested.
+
+    Attributes:
+        session_ids: the upload sessions that were still ingesting; poll them with `get_upload_session`.
+        finished_files: files ingested when the wait ended.
+        failed_files: files that failed ingestion when the wait ended.
+        expected_files: files the upload expected to be ingested.
+    """
+
+    session_ids: tuple[UUID, ...]
+    finished_files: int
+    failed_files: int
+    expected_files: int
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        session_ids: Sequence[UUID],
+        finished_files: int,
+        failed_files: int,
+        expected_files: int,
+        **details: Any,
+    ) -> None:
+        super().__init__(
+            message,
+            session_ids=tuple(session_ids),
+            finished_files=finished_files,
+            failed_files=failed_files,
+            expected_files=expected_files,
+            **details,
+        )
+
+
+class SyncFacadeError(DeepsetCloudError, RuntimeError):
+    """The sync API was used where it cannot work, e.g. from a callback running on the SDK's own loop."""
+
+
+class SyncInAsyncContextWarning(UserWarning):
+    """A blocking sync call was made from a thread that runs an event loop; prefer the async client there."""
