@@ -125,7 +125,14 @@ class APIError(DeepsetCloudError):
     body: str
 
     def __init__(
-        self, message: str, *, status_code: int, method: str = "", url: str = "", body: str = "", **details: Any
+        self,
+        message: str,
+        *,
+        status_code: int,
+        method: str = "",
+        url: str = "",
+        body: str = "",
+        **details: Any,
     ) -> None:
         super().__init__(message, status_code=status_code, method=method, url=url, body=body, **details)
 
