@@ -5,8 +5,12 @@ Async: `from deepset_cloud.async_client import files`; sync: `from deepset_cloud
 
 from __future__ import annotations
 
+import logging
 from importlib.metadata import PackageNotFoundError, version
 
+from deepset_cloud._client import AsyncClient as AsyncClient
+from deepset_cloud._config import DEFAULT_WORKSPACE_NAME as DEFAULT_WORKSPACE_NAME
+from deepset_cloud._retry import RetryPolicy as RetryPolicy
 from deepset_cloud.errors import (
     APIError as APIError,
     AuthenticationError as AuthenticationError,
@@ -32,6 +36,8 @@ from deepset_cloud.models import (
     AWSPrefixedRequestConfig as AWSPrefixedRequestConfig,
     DeepsetCloudFile as DeepsetCloudFile,
     DeepsetCloudFileBytes as DeepsetCloudFileBytes,
+    DownloadReport as DownloadReport,
+    FailedDownload as FailedDownload,
     File as File,
     FileUploadResult as FileUploadResult,
     IngestionCounts as IngestionCounts,
@@ -51,17 +57,24 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree without metadata
     __version__ = "0.0.0"
 
+# A library never configures logging; applications attach handlers to "deepset_cloud".
+logging.getLogger("deepset_cloud").addHandler(logging.NullHandler())
+
 __all__ = [
     "APIError",
     "AWSPrefixedRequestConfig",
+    "AsyncClient",
     "AuthenticationError",
     "BadRequestError",
     "ConfigurationError",
     "ConflictError",
     "ConnectError",
+    "DEFAULT_WORKSPACE_NAME",
     "DeepsetCloudError",
     "DeepsetCloudFile",
     "DeepsetCloudFileBytes",
+    "DownloadReport",
+    "FailedDownload",
     "File",
     "FileUploadResult",
     "IngestionCounts",
@@ -71,6 +84,7 @@ __all__ = [
     "RateLimitError",
     "RequestTimeout",
     "ResponseValidationError",
+    "RetryPolicy",
     "ServerError",
     "SkippedFile",
     "SyncFacadeError",

@@ -18,6 +18,8 @@ __all__ = [
     "AWSPrefixedRequestConfig",
     "DeepsetCloudFile",
     "DeepsetCloudFileBytes",
+    "DownloadReport",
+    "FailedDownload",
     "File",
     "FileUploadResult",
     "IngestionCounts",
@@ -197,3 +199,32 @@ class UploadReport:
     skipped: tuple[SkippedFile, ...] = ()
     session_ids: tuple[UUID, ...] = ()
     ingestion: IngestionCounts | None = None
+
+
+@attrs.frozen(kw_only=True)
+class FailedDownload:
+    """A file that `download` could not save, and why.
+
+    Attributes:
+        file_id: the file's id in deepset Cloud.
+        name: the file's name in deepset Cloud (as the server sent it).
+        reason: a one-line reason.
+    """
+
+    file_id: UUID
+    name: str
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class DownloadReport:
+    """What a download did.
+
+    Attributes:
+        downloaded: the local paths of the saved files (metadata sidecars are saved next to them as
+            `<path>.meta.json` when requested).
+        failed: every file that could not be saved, with its reason; nothing of it is left on disk.
+    """
+
+    downloaded: tuple[Path, ...] = ()
+    failed: tuple[FailedDownload, ...] = ()

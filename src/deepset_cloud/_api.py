@@ -1,0 +1,205 @@
+"""One method per deepset Cloud endpoint: build the request, send it through the transport, structure it.
+
+No retry logic lives here beyond telling the transport whether a request is idempotent; no aiohttp type
+appears here.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+import attrs
+
+from deepset_cloud._converter import structure_response
+from deepset_cloud._transport import FormPart, Transport
+from deepset_cloud.errors import ResponseValidationError
+from deepset_cloud.models import (
+    File,
+    UploadSession,
+    UploadSessionDetail,
+    UploadSessionStatus,
+    WriteMode,
+)
+
+__all__ = ["DeepsetCloudAPI", "Page"]
+
+T = TypeVar("T")
+
+
+@attrs.frozen(kw_only=True)
+class Page(Generic[T]):
+    """One page of a listing."""
+
+    data: tuple[T, ...]
+    has_more: bool
+    total: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class _FileIdResponse:
+    file_id: UUID
+
+
+def format_after_value(created_at: datetime) -> str:
+    """Format a cursor timestamp the way the official SDK does: `isoformat()` of an aware datetime."""
+    if created_at.tzinfo is None:
+        created_at = created_at.replace(tzinfo=timezone.utc)
+    return created_at.isoformat()
+
+
+class DeepsetCloudAPI:
+    """The deepset Cloud file and upload-session endpoints, typed.
+
+    Args:
+        transport: the transport that sends the requests (and owns the connection pool).
+    """
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+
+    def __repr__(self) -> str:
+        return f"DeepsetCloudAPI(api_url={self.transport.api_url!r})"
+
+    # -- upload sessions --------------------------------------------------------------------------------
+
+    async def create_upload_session(
+        self, workspace: str, *, write_mode: WriteMode, enable_parallel_processing: bool = False
+    ) -> UploadSession:
+        """Open an upload session (E5). Retried only when the request provably never reached the server."""
+        data = await self.transport.request(
+            "POST",
+            self.transport.workspace_url(workspace, "upload_sessions"),
+            json={
+                "write_mode": WriteMode(write_mode).value,
+                "parallel_processing_enabled": enable_parallel_processing,
+            },
+            idempotent=False,
+            describe=f"create upload session in {workspace!r}",
+        )
+        return structure_response(data, UploadSession)
+
+    async def close_upload_session(self, workspace: str, session_id: UUID) -> None:
+        """Close an upload session (E7), which starts ingestion. Closing twice is harmless, so it is retried."""
+        await self.transport.request(
+            "PUT",
+            self.transport.workspace_url(workspace, "upload_sessions", str(session_id)),
+            json={"status": "CLOSED"},
+            idempotent=True,
+            expect_json=False,
+            describe=f"close upload session {session_id}",
+            done_on_retry=(409,),  # the emulator and API answer 409 for a session that is closed already
+        )
+
+    async def get_upload_session(self, workspace: str, session_id: UUID) -> UploadSessionStatus:
+        """Return the ingestion status of an upload session (E8)."""
+        data = await self.transport.request(
+            "GET",
+            self.transport.workspace_url(workspace, "upload_sessions", str(session_id)),
+            idempotent=True,
+            describe=f"get upload session {session_id}",
+        )
+        return structure_response(data, UploadSessionStatus)
+
+    async def list_upload_sessions_page(
+        self, workspace: str, *, page_number: int, limit: int, is_expired: bool | None
+    ) -> Page[UploadSessionDetail]:
+        """Return one page of upload sessions (E9); `page_number` starts at 1."""
+        params: dict[str, str | int] = {"page_number": page_number, "limit": limit}
+        if is_expired is not None:
+            params["is_expired"] = "true" if is_expired else "false"
+        data = await self.transport.request(
+            "GET",
+            self.transport.workspace_url(workspace, "upload_sessions"),
+            params=params,
+            idempotent=True,
+            describe=f"list upload sessions of {workspace!r}",
+        )
+        return structure_response(data, Page[UploadSessionDetail])
+
+    # -- files ------------------------------------------------------------------------------------------
+
+    async def list_files_page(
+        self,
+        workspace: str,
+        *,
+        limit: int,
+        name: str | None = None,
+        content: str | None = None,
+        odata_filter: str | None = None,
+        after: tuple[datetime, UUID] | None = None,
+    ) -> Page[File]:
+        """Return one page of files (E1), strictly after the `(created_at, file_id)` cursor if given."""
+        params: dict[str, str | int] = {"limit": limit}
+        if name is not None:
+            params["name"] = name
+        if content is not None:
+            params["content"] = content
+        if odata_filter is not None:
+            params["filter"] = odata_filter
+        if after is not None:
+            params["after_value"] = format_after_value(after[0])
+            params["after_file_id"] = str(after[1])
+        data = await self.transport.request(
+            "GET",
+            self.transport.workspace_url(workspace, "files"),
+            params=params,
+            idempotent=True,
+            describe=f"list files of {workspace!r}",
+        )
+        return structure_response(data, Page[File])
+
+    async def direct_upload(
+        self,
+        workspace: str,
+        *,
+        name: str,
+        body: Path | bytes,
+        meta: dict[str, Any] | None,
+        write_mode: WriteMode,
+    ) -> UUID:
+        """Upload one file synchronously (E2) and return its id.
+
+        The `file` part is streamed from disk when `body` is a Path; `meta` travels as a JSON string part.
+        Retried only when the request provably never reached the server (a retry could duplicate the file).
+        """
+        content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        form = (
+            FormPart(name="file", value=body, filename=name, content_type=content_type),
+            FormPart(name="meta", value=json.dumps(meta if meta is not None else {})),
+        )
+        data = await self.transport.request(
+            "POST",
+            self.transport.workspace_url(workspace, "files"),
+            params={"write_mode": WriteMode(write_mode).value},
+            form=form,
+            idempotent=False,
+            describe=f"upload {name!r} to {workspace!r}",
+        )
+        return structure_response(data, _FileIdResponse).file_id
+
+    async def download_file(self, workspace: str, file_id: UUID, dest: Path) -> None:
+        """Stream the raw bytes of a file (E3) into `dest` (created or truncated)."""
+        await self.transport.download(
+            self.transport.workspace_url(workspace, "files", str(file_id)),
+            dest,
+            describe=f"download file {file_id}",
+        )
+
+    async def get_file_meta(self, workspace: str, file_id: UUID) -> dict[str, Any]:
+        """Return the metadata object of a file (E4)."""
+        data = await self.transport.request(
+            "GET",
+            self.transport.workspace_url(workspace, "files", str(file_id), "meta"),
+            idempotent=True,
+            describe=f"get metadata of file {file_id}",
+        )
+        if not isinstance(data, dict):
+            raise ResponseValidationError(
+                f"metadata of file {file_id}: expected a JSON object, got {type(data).__name__}"
+            )
+        return data

@@ -1,0 +1,286 @@
+"""Find the files an upload sends: walk paths, filter by type, de-duplicate names, pair sidecars.
+
+Pure, blocking file-system code with no network: the pipeline runs `discover_paths` in a worker
+thread. Every path found is either kept or reported as a `SkippedFile` with a reason; every problem
+the server would trip over later (a missing path, a broken or orphaned sidecar) is raised here as one
+`ConfigurationError` naming all offenders, before any request is sent.
+
+Rules:
+- A sidecar is a file whose name ends with `.meta.json` (case-sensitive). It pairs with the kept file
+  whose base name is the sidecar's name minus that suffix, exactly (case-sensitive), wherever in the
+  given paths it was found, because the server pairs by name within a session. Sidecars are not
+  filtered by type; a sidecar whose file was skipped is skipped too.
+- Names must be unique within a session, so of several files with the same base name only the most
+  recently modified is kept (the first found on a tie); of several sidecars for one name, the one next
+  to the kept file wins, else the most recently modified.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+import attrs
+
+from deepset_cloud.errors import ConfigurationError
+from deepset_cloud.models import SkippedFile
+
+__all__ = [
+    "DEFAULT_FILE_TYPES",
+    "META_SUFFIX",
+    "DiscoveredFile",
+    "Discovery",
+    "discover_paths",
+    "normalize_file_types",
+    "validate_sidecar",
+]
+
+META_SUFFIX = ".meta.json"
+
+DEFAULT_FILE_TYPES: tuple[str, ...] = (
+    ".txt",
+    ".pdf",
+    ".docx",
+    ".pptx",
+    ".xlsx",
+    ".xml",
+    ".csv",
+    ".html",
+    ".md",
+    ".json",
+)
+
+
+@attrs.frozen(kw_only=True)
+class DiscoveredFile:
+    """A file to upload under its base name, with the sidecar that carries its metadata (if any)."""
+
+    path: Path
+    name: str
+    size: int
+    sidecar: Path | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Discovery:
+    """The outcome of discovery: the files to upload and everything found but not uploaded."""
+
+    files: tuple[DiscoveredFile, ...]
+    skipped: tuple[SkippedFile, ...]
+
+    @property
+    def object_count(self) -> int:
+        """Objects a session upload posts: every file plus every sidecar."""
+        return len(self.files) + sum(1 for file in self.files if file.sidecar is not None)
+
+
+@attrs.frozen
+class _Candidate:
+    path: Path
+    mtime_ns: int
+    size: int
+    order: int
+
+
+def normalize_file_types(desired_file_types: Iterable[str] | None) -> frozenset[str]:
+    """Return the lower-cased suffixes (with leading dot) to upload; None means `DEFAULT_FILE_TYPES`.
+
+    Raises:
+        ConfigurationError: an entry is empty or not a string.
+    """
+    if desired_file_types is None:
+        return frozenset(DEFAULT_FILE_TYPES)
+    if isinstance(desired_file_types, str):
+        desired_file_types = [desired_file_types]
+    normalized: set[str] = set()
+    for entry in desired_file_types:
+        if not isinstance(entry, str):
+            raise ConfigurationError(f"desired_file_types contains a non-string: {entry!r}")
+        if not entry.strip(". \t"):
+            raise ConfigurationError(f"desired_file_types contains an invalid file type: {entry!r}")
+        text = entry.strip().lower()
+        normalized.add(text if text.startswith(".") else f".{text}")
+    return frozenset(normalized)
+
+
+def _suffix(name: str) -> str:
+    # Path.suffix treats ".bashrc" as having no suffix; we do the same.
+    dot = name.rfind(".")
+    return name[dot:].lower() if dot > 0 else ""
+
+
+def validate_sidecar(path: Path) -> str | None:
+    """Return why the sidecar at `path` is unusable, or None if it holds a JSON object."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        return f"is not valid JSON ({exc})"
+    if not isinstance(value, dict):
+        return f"must hold a JSON object, not {type(value).__name__}"
+    return None
+
+
+def discover_paths(
+    paths: Sequence[Path | str],
+    *,
+    recursive: bool,
+    file_types: frozenset[str],
+) -> Discovery:
+    """Collect the files and sidecars to upload from files and folders.
+
+    Args:
+        paths: files and folders, in the user's order.
+        recursive: whether folders are walked into all levels (else only their direct entries).
+        file_types: suffixes to upload, lower-case with leading dot (see `normalize_file_types`).
+
+    Returns:
+        The files to upload (each with its sidecar) and every skipped path with its reason.
+
+    Raises:
+        ConfigurationError: a path does not exist, or sidecars are broken (every one named at once).
+    """
+    given = [Path(os.fspath(path)) for path in paths]
+    missing = [path for path in given if not os.path.lexists(path)]
+    if missing:
+        listed = ", ".join(str(path) for path in missing)
+        raise ConfigurationError(f"path does not exist: {listed}", missing_paths=tuple(missing))
+
+    skipped: list[SkippedFile] = []
+    files_by_name: dict[str, list[_Candidate]] = {}
+    sidecars_by_name: dict[str, list[_Candidate]] = {}
+    filtered_names: set[str] = set()
+    seen: set[str] = set()
+    order = 0
+
+    for path, status in _walk(given, recursive=recursive, skipped=skipped):
+        key = os.path.abspath(path)
+        if key in seen:
+            skipped.append(SkippedFile(path=path, reason="listed more than once"))
+            continue
+        seen.add(key)
+        candidate = _Candidate(path=path, mtime_ns=status.st_mtime_ns, size=status.st_size, order=order)
+        order += 1
+        name = path.name
+        if name.endswith(META_SUFFIX):
+            sidecars_by_name.setdefault(name[: -len(META_SUFFIX)], []).append(candidate)
+            continue
+        suffix = _suffix(name)
+        if suffix not in file_types:
+            reason = f"unsupported file type {suffix!r}" if suffix else "no file extension"
+            allowed = ", ".join(sorted(file_types))
+            skipped.append(SkippedFile(path=path, reason=f"{reason} (uploading: {allowed})"))
+            filtered_names.add(name)
+            continue
+        files_by_name.setdefault(name, []).append(candidate)
+
+    kept: dict[str, _Candidate] = {}
+    for name, candidates in files_by_name.items():
+        newest = max(candidates, key=lambda c: (c.mtime_ns, -c.order))
+        kept[name] = newest
+        for other in candidates:
+            if other is not newest:
+                reason = f"duplicate name {name!r}: the more recently modified {newest.path} is uploaded"
+                skipped.append(SkippedFile(path=other.path, reason=reason))
+
+    sidecar_of: dict[str, Path] = {}
+    broken: list[tuple[Path, str]] = []
+    for target, candidates in sidecars_by_name.items():
+        if target not in kept:
+            for candidate in candidates:
+                if target in filtered_names:
+                    skipped.append(SkippedFile(path=candidate.path, reason=f"its file {target!r} is skipped"))
+                else:
+                    broken.append((candidate.path, f"no file named {target!r} to pair with"))
+            continue
+        chosen = _choose_sidecar(kept[target].path, candidates)
+        sidecar_of[target] = chosen.path
+        for candidate in candidates:
+            if candidate is not chosen:
+                reason = f"another sidecar for {target!r} is uploaded: {chosen.path}"
+                skipped.append(SkippedFile(path=candidate.path, reason=reason))
+
+    for sidecar in sidecar_of.values():
+        problem = validate_sidecar(sidecar)
+        if problem is not None:
+            broken.append((sidecar, problem))
+    if broken:
+        broken.sort(key=lambda item: str(item[0]))
+        details = "; ".join(f"{path}: {reason}" for path, reason in broken)
+        raise ConfigurationError(
+            f"{len(broken)} invalid metadata sidecar(s): {details}", broken_sidecars=tuple(broken)
+        )
+
+    files = tuple(
+        DiscoveredFile(path=candidate.path, name=name, size=candidate.size, sidecar=sidecar_of.get(name))
+        for name, candidate in sorted(kept.items(), key=lambda item: item[1].order)
+    )
+    return Discovery(files=files, skipped=tuple(skipped))
+
+
+def _choose_sidecar(file_path: Path, candidates: list[_Candidate]) -> _Candidate:
+    beside = file_path.parent / f"{file_path.name}{META_SUFFIX}"
+    for candidate in candidates:
+        if candidate.path == beside:
+            return candidate
+    return max(candidates, key=lambda c: (c.mtime_ns, -c.order))
+
+
+def _walk(
+    given: list[Path], *, recursive: bool, skipped: list[SkippedFile]
+) -> Iterator[tuple[Path, os.stat_result]]:
+    """Yield every regular file under `given` with its stat; record everything else as skipped."""
+    for path in given:
+        try:
+            status = path.stat()
+        except OSError as exc:
+            skipped.append(SkippedFile(path=path, reason=f"cannot be read ({exc.strerror or exc})"))
+            continue
+        if stat.S_ISREG(status.st_mode):
+            yield path, status
+        elif stat.S_ISDIR(status.st_mode):
+            yield from _walk_directory(path, recursive=recursive, skipped=skipped)
+        else:
+            skipped.append(SkippedFile(path=path, reason="not a regular file or directory"))
+
+
+def _walk_directory(
+    directory: Path, *, recursive: bool, skipped: list[SkippedFile]
+) -> Iterator[tuple[Path, os.stat_result]]:
+    pending = [directory]
+    while pending:
+        current = pending.pop()
+        try:
+            with os.scandir(current) as scan:
+                entries = sorted(scan, key=lambda entry: entry.name)
+        except OSError as exc:
+            skipped.append(SkippedFile(path=current, reason=f"cannot be listed ({exc.strerror or exc})"))
+            continue
+        subdirectories: list[Path] = []
+        for entry in entries:
+            path = Path(entry.path)
+            try:
+                is_directory = entry.is_dir(follow_symlinks=False)
+                status = entry.stat()  # follows symlinks to files
+            except OSError as exc:
+                skipped.append(SkippedFile(path=path, reason=f"cannot be read ({exc.strerror or exc})"))
+                continue
+            if is_directory:
+                if recursive:
+                    subdirectories.append(path)
+                else:
+                    skipped.append(SkippedFile(path=path, reason="directory (recursive=False)"))
+            elif stat.S_ISDIR(status.st_mode):
+                skipped.append(SkippedFile(path=path, reason="symbolic link to a directory (not followed)"))
+            elif stat.S_ISREG(status.st_mode):
+                yield path, status
+            else:
+                skipped.append(SkippedFile(path=path, reason="not a regular file"))
+        # Depth-first in name order: reversed so the first subdirectory is walked first.
+        pending.extend(reversed(subdirectories))

@@ -1,0 +1,156 @@
+"""Mapping of HTTP-layer failures to SDK exceptions, with messages that say what to do next.
+
+Connection problems (aiohttp, asyncio) become `TransportError`s; non-2xx answers become the `APIError`
+subclass for their status, with the server's messages (`{"errors": [...]}`, `{"detail": ...}`, or the
+visible text of an HTML/plain body, truncated) and a hint. Nothing here ever sees request headers, so no
+message can contain the API key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json as jsonlib
+import re
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import aiohttp
+
+from deepset_cloud.errors import (
+    APIError,
+    ConnectError,
+    DeepsetCloudError,
+    RequestTimeout,
+    TransportError,
+    api_error_class,
+)
+
+__all__ = ["build_api_error", "map_transport_errors", "parse_retry_after"]
+
+MAX_BODY_IN_ERROR = 500
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Parse a `Retry-After` header (delay in seconds or an HTTP date) into seconds from now."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if seconds != seconds or seconds == float("inf"):  # NaN or infinity
+        return None
+    return max(0.0, seconds)
+
+
+@asynccontextmanager
+async def map_transport_errors(method: str, url: str) -> AsyncIterator[None]:
+    """Turn aiohttp/asyncio connection errors raised inside the block into `TransportError`s (raised from them).
+
+    Other `OSError`s (a local file that cannot be read or written) pass through unchanged: they are not
+    network problems and retrying them would not help.
+    """
+    try:
+        yield
+    except DeepsetCloudError:
+        raise
+    except aiohttp.ConnectionTimeoutError as exc:
+        raise ConnectError(
+            f"{method} {url}: timed out connecting to the server", method=method, url=url
+        ) from exc
+    except aiohttp.ClientConnectorError as exc:
+        raise ConnectError(
+            f"{method} {url}: cannot connect ({exc.os_error.strerror or exc.os_error}); "
+            "check API_URL and your network",
+            method=method,
+            url=url,
+        ) from exc
+    except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
+        raise RequestTimeout(f"{method} {url}: no response in time", method=method, url=url) from exc
+    except (aiohttp.ClientError, ConnectionError) as exc:
+        detail = str(exc) or type(exc).__name__
+        raise TransportError(f"{method} {url}: connection failed ({detail})", method=method, url=url) from exc
+
+
+def _error_messages(body: bytes, content_type: str) -> list[str]:
+    """Extract human-readable messages from an error body: `{"errors": [...]}`, `{"detail": ...}`, text."""
+    text = body.decode("utf-8", errors="replace").strip()
+    if not text:
+        return []
+    try:
+        data = jsonlib.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        messages: list[str] = []
+        for key in ("errors", "detail", "message", "error"):
+            value = data.get(key)
+            items = value if isinstance(value, list) else [value] if value is not None else []
+            for item in items:
+                if isinstance(item, dict):
+                    msg = item.get("msg") or item.get("message") or jsonlib.dumps(item)
+                    loc = item.get("loc")
+                    where = ".".join(str(part) for part in loc) if isinstance(loc, list) else ""
+                    messages.append(f"{where}: {msg}" if where else str(msg))
+                else:
+                    messages.append(str(item))
+        if messages:
+            return messages
+    if "html" in content_type or text.lstrip().startswith("<"):
+        # A proxy's HTML page: keep the visible text only.
+        text = " ".join(re.sub(r"<[^>]*>", " ", text).split())
+    return [text[:MAX_BODY_IN_ERROR] + ("..." if len(text) > MAX_BODY_IN_ERROR else "")]
+
+
+def _hint(status: int, retry_after: float | None) -> str:
+    if status == 401:
+        return "Check your API key (api_key=... or the API_KEY setting): it is missing, wrong or expired."
+    if status == 403:
+        return "The API key is valid but may not access this workspace or resource."
+    if status == 404:
+        return "Check the workspace name and the file or upload session id."
+    if status == 429:
+        wait = f" in {retry_after:g} s" if retry_after is not None else " later"
+        return f"Too many requests: retry{wait}."
+    if status >= 500:
+        return "The service failed; this is usually temporary, retry later."
+    if 300 <= status < 400:
+        return "The API answered with a redirect; check API_URL (it should end with /api/v1)."
+    return ""
+
+
+def build_api_error(
+    *, status: int, reason: str, method: str, url: str, body: bytes, headers: Mapping[str, str]
+) -> APIError:
+    """Build the `APIError` subclass for a non-2xx response, with a message that says what to do next."""
+    content_type = headers.get("Content-Type", "")
+    messages = _error_messages(body, content_type)
+    retry_after = parse_retry_after(headers.get("Retry-After"))
+    summary = f"{method} {url} failed with {status} {reason}".rstrip()
+    if messages:
+        summary += ": " + "; ".join(messages)
+    hint = _hint(status, retry_after)
+    message = f"{summary}. {hint}" if hint else summary
+    details: dict[str, Any] = {"messages": tuple(messages), "request_id": headers.get("X-Request-Id")}
+    if status == 429 or status >= 500:
+        details["retry_after"] = retry_after
+    if status == 408:
+        details["is_retryable"] = True
+    return api_error_class(status)(
+        message,
+        status_code=status,
+        method=method,
+        url=url,
+        body=body[:MAX_BODY_IN_ERROR].decode("utf-8", errors="replace"),
+        **details,
+    )

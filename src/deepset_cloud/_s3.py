@@ -1,0 +1,349 @@
+"""The presigned POST of one object to S3: the hot path of a session upload.
+
+A session's policy fields are the same for every object, so the multipart head (every field part, in
+the server's order) is built once per session as bytes; per object only the `file` part header and the
+closing boundary are added. Small bodies go out as one bytes object; large files are streamed from disk
+in chunks with an exact Content-Length (S3 does not take chunked bodies). No Authorization or deepset
+header is ever sent here: the shared aiohttp session carries no default auth.
+
+S3 answers errors with XML (`<Error><Code>...</Code><Message>...</Message></Error>`); they become
+`UploadError`s, retryable for throttling, server errors and broken connections. Re-posting the same
+key replaces the object, so every attempt is safe to repeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import re
+import uuid
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+import anyio
+import attrs
+
+from deepset_cloud._retry import RetryPolicy
+from deepset_cloud.errors import UploadError
+
+__all__ = [
+    "INLINE_READ_BYTES",
+    "STREAM_THRESHOLD_BYTES",
+    "MultipartTemplate",
+    "PresignedPost",
+    "S3Timeouts",
+    "make_safe_file_name",
+    "parse_s3_error",
+    "s3_upload_error",
+]
+
+INLINE_READ_BYTES = 64 * 1024
+"""Files up to this size are read on the event loop (cheaper than a thread hop for a page-cache hit)."""
+STREAM_THRESHOLD_BYTES = 1024 * 1024
+"""Files above this size are streamed from disk instead of being read whole."""
+CHUNK_BYTES = 256 * 1024
+
+# S3 object-key characters to avoid (the official SDK's `make_safe_file_name`), each replaced by "_".
+_UNSAFE_NAME_CHARACTERS = re.compile(r"[\\#%\"'|<>{}`^\[\]~\x00-\x1f]")
+_RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# A 400 with these codes comes from a connection that broke mid-body, not from a bad request.
+_RETRYABLE_400_CODES = frozenset({"RequestTimeout", "IncompleteBody"})
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_MAX_ERROR_BODY = 4096
+
+
+def make_safe_file_name(name: str) -> str:
+    """Replace the characters S3 keys should not contain (backslash, `#`, `%`, quotes, ...) by `_`."""
+    return _UNSAFE_NAME_CHARACTERS.sub("_", name)
+
+
+def _quote_field_name(name: str) -> str:
+    if any(character in name for character in '\r\n"\\'):
+        # RFC 7578 percent-encoding keeps the header on one line and unambiguous.
+        return quote(name, safe="")
+    return name
+
+
+@attrs.frozen
+class MultipartTemplate:
+    """The bytes of a presigned POST that do not depend on the object: built once per session.
+
+    Attributes:
+        boundary: the multipart boundary.
+        head: every policy field part, in order.
+        tail: the closing boundary.
+        content_type: the request's Content-Type header value.
+    """
+
+    boundary: str
+    head: bytes
+    tail: bytes
+    content_type: str
+
+    @classmethod
+    def build(cls, fields: Mapping[str, str], *, boundary: str | None = None) -> MultipartTemplate:
+        """Prebuild the multipart head from the session's policy fields (kept in the server's order)."""
+        boundary = boundary or uuid.uuid4().hex
+        parts = [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{_quote_field_name(name)}"\r\n\r\n'
+            f"{value}\r\n"
+            for name, value in fields.items()
+        ]
+        return cls(
+            boundary=boundary,
+            head="".join(parts).encode(),
+            tail=f"\r\n--{boundary}--\r\n".encode(),
+            content_type=f"multipart/form-data; boundary={boundary}",
+        )
+
+    def prefix(self, safe_name: str) -> bytes:
+        """Return the head plus the `file` part header for an object named `safe_name`."""
+        filename = quote(safe_name, safe="")
+        return (
+            self.head
+            + (
+                f'--{self.boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+                "Content-Type: text/plain\r\n\r\n"
+            ).encode()
+        )
+
+    def body(self, safe_name: str, content: bytes) -> bytes:
+        """Return the whole request body for a small object."""
+        return b"".join((self.prefix(safe_name), content, self.tail))
+
+
+def parse_s3_error(body: bytes) -> tuple[str | None, str | None]:
+    """Return (Code, Message) from an S3 XML error body; None for what is not there."""
+    text = body[:_MAX_ERROR_BODY].decode("utf-8", "replace")
+    code = re.search(r"<Code>(.*?)</Code>", text, re.DOTALL)
+    message = re.search(r"<Message>(.*?)</Message>", text, re.DOTALL)
+    return (
+        html.unescape(code.group(1).strip()) if code else None,
+        html.unescape(message.group(1).strip()) if message else None,
+    )
+
+
+def _retry_after(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
+
+
+def s3_upload_error(
+    file_name: str, status: int, body: bytes, *, retry_after: str | None = None
+) -> UploadError:
+    """Map a non-success S3 response to an `UploadError` (retryable for transient failures)."""
+    code, message = parse_s3_error(body)
+    retryable = status in _RETRYABLE_STATUSES or (status == 400 and code in _RETRYABLE_400_CODES)
+    detail = message or body[:200].decode("utf-8", "replace").strip() or "no details"
+    label = f"HTTP {status} {code}" if code else f"HTTP {status}"
+    return UploadError(
+        f"storage upload of {file_name!r} failed: {label}: {detail}",
+        file_name=file_name,
+        s3_code=code,
+        status_code=status,
+        is_retryable=retryable,
+        retry_after=_retry_after(retry_after),
+    )
+
+
+@attrs.frozen(kw_only=True)
+class S3Timeouts:
+    """Timeouts of one S3 post. Streamed bodies get no read timeout: S3 answers only after the last byte."""
+
+    connect_s: float = 30.0
+    read_s: float = 120.0
+
+    def for_body(self, *, streamed: bool) -> aiohttp.ClientTimeout:
+        """Return the aiohttp timeout for a bytes body or a streamed one."""
+        if streamed:
+            return aiohttp.ClientTimeout(total=None, sock_connect=self.connect_s)
+        return aiohttp.ClientTimeout(total=None, sock_connect=self.connect_s, sock_read=self.read_s)
+
+
+class _Redirect(Exception):
+    def __init__(self, location: str) -> None:
+        super().__init__(location)
+        self.location = location
+
+
+BodyFactory = Callable[[], Awaitable[Any]]
+
+
+class PresignedPost:
+    """Posts objects to one upload session's presigned S3 URL, with retries.
+
+    Args:
+        http_session: the shared aiohttp session (no default auth headers).
+        url: the session's `aws_prefixed_request_config.url`.
+        fields: the session's policy fields, in the server's order.
+        retry: the retry policy; every attempt is idempotent (same key, same body).
+        timeouts: connect/read timeouts of one post.
+        stream_threshold: files larger than this many bytes are streamed from disk.
+    """
+
+    def __init__(
+        self,
+        http_session: aiohttp.ClientSession,
+        *,
+        url: str,
+        fields: Mapping[str, str],
+        retry: RetryPolicy,
+        timeouts: S3Timeouts = S3Timeouts(),
+        stream_threshold: int = STREAM_THRESHOLD_BYTES,
+    ) -> None:
+        self._session = http_session
+        self._url = url
+        self._retry = retry
+        self._template = MultipartTemplate.build(fields)
+        self._stream_threshold = stream_threshold
+        self._bytes_timeout = timeouts.for_body(streamed=False)
+        self._stream_timeout = timeouts.for_body(streamed=True)
+
+    @property
+    def template(self) -> MultipartTemplate:
+        """The prebuilt multipart template of this session."""
+        return self._template
+
+    async def upload(self, name: str, source: bytes | str | Path) -> None:
+        """Upload one object named `name` from bytes, text (UTF-8) or a file on disk.
+
+        Raises:
+            UploadError: the object could not be uploaded (after retries) or the file could not be read.
+        """
+        safe_name = make_safe_file_name(name)
+        if isinstance(source, Path):
+            await self._upload_path(name, safe_name, source)
+            return
+        await self._upload_bytes(name, self._template.body(safe_name, _as_bytes(source)))
+
+    async def _upload_bytes(self, name: str, body: bytes) -> None:
+        async def make_body() -> bytes:
+            return body
+
+        await self._retry.call(
+            lambda: self._attempt(name, make_body, len(body), self._bytes_timeout),
+            idempotent=True,
+            describe=f"storage upload of {name!r}",
+        )
+
+    async def _upload_path(self, name: str, safe_name: str, path: Path) -> None:
+        try:
+            size, content = _read_if_tiny(path)
+            if content is None and size <= self._stream_threshold:
+                content = await anyio.to_thread.run_sync(path.read_bytes)
+        except OSError as exc:
+            raise _read_error(name, path, exc) from exc
+        if content is not None:
+            await self._upload_bytes(name, self._template.body(safe_name, content))
+            return
+
+        prefix = self._template.prefix(safe_name)
+        tail = self._template.tail
+
+        async def make_stream() -> AsyncGenerator[bytes, None]:
+            return _stream_file(name, path, size, prefix, tail)
+
+        await self._retry.call(
+            lambda: self._attempt(name, make_stream, len(prefix) + size + len(tail), self._stream_timeout),
+            idempotent=True,
+            describe=f"storage upload of {name!r}",
+        )
+
+    async def _attempt(
+        self, name: str, make_body: BodyFactory, length: int, client_timeout: aiohttp.ClientTimeout
+    ) -> None:
+        url = self._url
+        try:
+            await self._post(url, name, await make_body(), length, client_timeout)
+        except _Redirect as redirect:
+            # S3 region redirects: post once more to the given location, without following further.
+            try:
+                await self._post(redirect.location, name, await make_body(), length, client_timeout)
+            except _Redirect:
+                raise UploadError(
+                    f"storage upload of {name!r} failed: redirected more than once",
+                    file_name=name,
+                ) from None
+
+    async def _post(
+        self, url: str, name: str, data: Any, length: int, client_timeout: aiohttp.ClientTimeout
+    ) -> None:
+        headers = {"Content-Type": self._template.content_type, "Content-Length": str(length)}
+        try:
+            async with self._session.post(
+                url, data=data, headers=headers, allow_redirects=False, timeout=client_timeout
+            ) as response:
+                status = response.status
+                if 200 <= status < 300:
+                    return
+                if status in _REDIRECT_STATUSES and "Location" in response.headers:
+                    raise _Redirect(response.headers["Location"])
+                body = await response.content.read(_MAX_ERROR_BODY)
+                raise s3_upload_error(name, status, body, retry_after=response.headers.get("Retry-After"))
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            if isinstance(exc.__cause__, UploadError):
+                raise exc.__cause__ from None  # the body could not be read: aiohttp wrapped our own error
+            # A broken connection or a truncated response says nothing about the request: post again.
+            transient = isinstance(
+                exc, (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, asyncio.TimeoutError)
+            )
+            raise UploadError(
+                f"storage upload of {name!r} failed: {_describe(exc)}",
+                file_name=name,
+                is_retryable=transient,
+            ) from exc
+        finally:
+            if isinstance(data, AsyncGenerator):
+                # Release the file now; "already running" means aiohttp's writer still owns it and
+                # finalises it itself.
+                with contextlib.suppress(RuntimeError):
+                    await data.aclose()
+
+
+def _as_bytes(content: bytes | str) -> bytes:
+    return content.encode() if isinstance(content, str) else content
+
+
+def _read_if_tiny(path: Path) -> tuple[int, bytes | None]:
+    """Return the file's size and, if it is tiny, its content (read inline: cheaper than a thread hop)."""
+    size = path.stat().st_size
+    return size, (path.read_bytes() if size <= INLINE_READ_BYTES else None)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _read_error(name: str, path: Path, exc: OSError) -> UploadError:
+    return UploadError(
+        f"cannot read {str(path)!r} for {name!r}: {exc.strerror or exc}", file_name=name, is_retryable=False
+    )
+
+
+async def _stream_file(
+    name: str, path: Path, size: int, prefix: bytes, tail: bytes
+) -> AsyncGenerator[bytes, None]:
+    """Yield the body of a large object: prefix, exactly `size` bytes of the file, tail."""
+    yield prefix
+    try:
+        async with await anyio.open_file(path, "rb") as file:
+            remaining = size
+            while remaining > 0:
+                chunk = await file.read(min(CHUNK_BYTES, remaining))
+                if not chunk:
+                    raise OSError(f"file shrank during upload ({remaining} bytes missing)")
+                remaining -= len(chunk)
+                yield chunk
+    except OSError as exc:
+        raise _read_error(name, path, exc) from exc
+    yield tail

@@ -1,0 +1,348 @@
+"""The upload pipeline's entry points: paths and in-memory files in, an `UploadReport` out.
+
+discover paths and validate sidecars (before any request) -> small uploads go direct (`POST files`),
+larger ones through sessions (`SessionUploader`: bounded worker pool, rollover, sessions always closed)
+-> if `blocking`, poll ingestion with an adaptive interval until done or `timeout_s`.
+
+Every input ends up in exactly one place of the report: uploaded (`successful_upload_count`), failed
+with its error (`failed`), or skipped with a reason (`skipped`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+import anyio
+
+from deepset_cloud._discovery import META_SUFFIX, Discovery, discover_paths, normalize_file_types
+from deepset_cloud._progress import ProgressBar
+from deepset_cloud._upload_direct import DirectItem, upload_direct
+from deepset_cloud._upload_ingestion import wait_for_ingestion
+from deepset_cloud._upload_session import SessionUploader
+from deepset_cloud._upload_settings import (
+    DIRECT_UPLOAD_THRESHOLD,
+    Bundle,
+    JsonMeta,
+    PipelineStats,
+    UploadAPI,
+    UploadObject,
+    UploadSettings,
+    UploadTally,
+    logger,
+    resolve_concurrency,
+    resolve_retry,
+)
+from deepset_cloud.errors import ConfigurationError
+from deepset_cloud.models import (
+    DeepsetCloudFile,
+    DeepsetCloudFileBytes,
+    IngestionCounts,
+    SkippedFile,
+    UploadReport,
+    WriteMode,
+)
+
+if TYPE_CHECKING:
+    import aiohttp
+
+__all__ = [
+    "DIRECT_UPLOAD_THRESHOLD",
+    "PipelineStats",
+    "UploadSettings",
+    "upload_memory_files",
+    "upload_paths",
+    "wait_for_ingestion",
+]
+
+_DEFAULT_SETTINGS = UploadSettings()
+
+
+async def upload_paths(
+    api: UploadAPI,
+    http_session: aiohttp.ClientSession,
+    *,
+    workspace: str,
+    paths: Sequence[Path | str],
+    recursive: bool = False,
+    desired_file_types: Sequence[str] | None = None,
+    write_mode: WriteMode = WriteMode.KEEP,
+    blocking: bool = True,
+    timeout_s: float | None = None,
+    show_progress: bool = True,
+    enable_parallel_processing: bool = False,
+    safe_mode: bool = False,
+    settings: UploadSettings = _DEFAULT_SETTINGS,
+    stats: PipelineStats | None = None,
+) -> UploadReport:
+    """Upload files and folders (with their `.meta.json` sidecars) to a workspace.
+
+    Args:
+        api: the deepset Cloud endpoints.
+        http_session: the shared aiohttp session, used for the storage posts.
+        workspace: the workspace to upload to.
+        paths: files and folders.
+        recursive: walk folders into all levels.
+        desired_file_types: suffixes to upload (with or without dot, any case); None: the default types.
+        write_mode: what happens to files whose name already exists.
+        blocking: wait until the server has ingested the files (session path only).
+        timeout_s: the longest wait for ingestion; None waits as long as it takes.
+        show_progress: draw progress bars.
+        enable_parallel_processing: let the server ingest a session's files in parallel.
+        safe_mode: one upload at a time with more retries, for unreliable networks.
+        settings: pipeline tuning.
+        stats: counters filled in by the session path, for tests and benchmarks.
+
+    Returns:
+        What was uploaded, what failed and why, what was skipped and why.
+
+    Raises:
+        ConfigurationError: a path does not exist or sidecars are broken (before any request).
+        IngestionTimeoutError: `blocking` and ingestion did not finish within `timeout_s`.
+        DeepsetCloudError: a session could not be created or closed, or the API key was rejected.
+    """
+    file_types = normalize_file_types(desired_file_types)
+    discovery: Discovery = await anyio.to_thread.run_sync(
+        partial(discover_paths, list(paths), recursive=recursive, file_types=file_types)
+    )
+    logger.info(
+        "Found %d file(s) to upload (%d object(s) with sidecars), skipped %d path(s)",
+        len(discovery.files),
+        discovery.object_count,
+        len(discovery.skipped),
+    )
+    direct = discovery.object_count <= settings.direct_upload_threshold and all(
+        file.size <= settings.direct_upload_max_bytes for file in discovery.files
+    )
+    if direct:
+        items = [DirectItem(name=file.name, body=file.path, meta=file.sidecar) for file in discovery.files]
+        return await _run_direct(
+            api, workspace, items, write_mode, show_progress, safe_mode, settings, discovery.skipped
+        )
+    bundles = (
+        Bundle(
+            file=UploadObject(file.name, file.path),
+            sidecar=None if file.sidecar is None else UploadObject(file.name + META_SUFFIX, file.sidecar),
+        )
+        for file in discovery.files
+    )
+    return await _run_sessions(
+        api,
+        http_session,
+        workspace=workspace,
+        bundles=bundles,
+        object_count=discovery.object_count,
+        write_mode=write_mode,
+        blocking=blocking,
+        timeout_s=timeout_s,
+        show_progress=show_progress,
+        enable_parallel_processing=enable_parallel_processing,
+        safe_mode=safe_mode,
+        settings=settings,
+        stats=stats,
+        skipped=discovery.skipped,
+        unique_names=False,  # discovery already keeps one file per name
+    )
+
+
+async def upload_memory_files(
+    api: UploadAPI,
+    http_session: aiohttp.ClientSession,
+    *,
+    workspace: str,
+    files: Sequence[DeepsetCloudFile | DeepsetCloudFileBytes],
+    write_mode: WriteMode = WriteMode.KEEP,
+    blocking: bool = True,
+    timeout_s: float | None = None,
+    show_progress: bool = True,
+    enable_parallel_processing: bool = False,
+    safe_mode: bool = False,
+    settings: UploadSettings = _DEFAULT_SETTINGS,
+    stats: PipelineStats | None = None,
+) -> UploadReport:
+    """Upload texts and bytes from memory, each with an optional metadata dict.
+
+    Arguments as for `upload_paths`. A file whose `meta` is not None gets a `<name>.meta.json` object on
+    the session path. Files with the same name are never put in the same session (the server pairs and
+    stores objects by name), so with `WriteMode.KEEP` all of them are kept.
+
+    Raises:
+        ConfigurationError: a file has no name, is of the wrong type, or has metadata that is not a
+            JSON-serialisable dict (every offender named, before any request); on the session path, a
+            name ends with `.meta.json` (the server would take it for metadata).
+    """
+    _validate_memory_files(files)
+    direct = len(files) <= settings.direct_upload_threshold and all(
+        len(_content_of(file)) <= settings.direct_upload_max_bytes for file in files
+    )
+    if direct:
+        items = [
+            DirectItem(name=file.name, body=_as_bytes(_content_of(file)), meta=file.meta) for file in files
+        ]
+        return await _run_direct(api, workspace, items, write_mode, show_progress, safe_mode, settings, ())
+    reserved = [file.name for file in files if file.name.endswith(META_SUFFIX)]
+    if reserved:
+        # In a session the server takes every `*.meta.json` object for a sidecar: such a file would vanish.
+        raise ConfigurationError(
+            f"names ending in {META_SUFFIX!r} are reserved for metadata in session uploads: {reserved[:10]}"
+        )
+    return await _run_sessions(
+        api,
+        http_session,
+        workspace=workspace,
+        bundles=_memory_bundles(files),
+        object_count=sum(1 if file.meta is None else 2 for file in files),
+        write_mode=write_mode,
+        blocking=blocking,
+        timeout_s=timeout_s,
+        show_progress=show_progress,
+        enable_parallel_processing=enable_parallel_processing,
+        safe_mode=safe_mode,
+        settings=settings,
+        stats=stats,
+        skipped=(),
+        unique_names=True,
+    )
+
+
+def _content_of(file: DeepsetCloudFile | DeepsetCloudFileBytes) -> str | bytes:
+    return file.text if isinstance(file, DeepsetCloudFile) else file.file_bytes
+
+
+def _as_bytes(content: str | bytes) -> bytes:
+    return content.encode() if isinstance(content, str) else content
+
+
+def _memory_bundles(files: Sequence[DeepsetCloudFile | DeepsetCloudFileBytes]) -> Iterator[Bundle]:
+    # Lazy: text is encoded (and metadata serialised) only when a worker posts it.
+    for file in files:
+        sidecar = None if file.meta is None else UploadObject(file.name + META_SUFFIX, JsonMeta(file.meta))
+        yield Bundle(file=UploadObject(file.name, _content_of(file)), sidecar=sidecar)
+
+
+def _validate_memory_files(files: Sequence[Any]) -> None:
+    problems = [problem for index, file in enumerate(files) for problem in _memory_file_problems(index, file)]
+    if problems:
+        raise ConfigurationError(f"cannot upload {len(problems)} file(s): " + "; ".join(problems))
+
+
+def _memory_file_problems(index: int, file: object) -> Iterator[str]:
+    # Checked at run time: callers are not always type-checked, and a bad item must fail before any request.
+    if not isinstance(file, (DeepsetCloudFile, DeepsetCloudFileBytes)):
+        yield f"files[{index}] is a {type(file).__name__}, not a DeepsetCloudFile(Bytes)"
+        return
+    name: object = file.name
+    content: object = _content_of(file)
+    meta: object = file.meta
+    label = f"files[{index}] ({name!r})"
+    if not isinstance(name, str) or not name.strip():
+        yield f"{label} has no name"
+    if not isinstance(content, (str, bytes)):
+        yield f"{label} content is a {type(content).__name__}, not str or bytes"
+    if meta is None:
+        return
+    if not isinstance(meta, dict):
+        yield f"{label} meta is a {type(meta).__name__}, not a dict"
+        return
+    try:
+        json.dumps(meta)
+    except (TypeError, ValueError) as exc:
+        yield f"{label} meta is not JSON-serialisable: {exc}"
+
+
+async def _run_direct(
+    api: UploadAPI,
+    workspace: str,
+    items: Sequence[DirectItem],
+    write_mode: WriteMode,
+    show_progress: bool,
+    safe_mode: bool,
+    settings: UploadSettings,
+    skipped: Sequence[SkippedFile],
+) -> UploadReport:
+    tally = UploadTally()
+    with ProgressBar(enabled=show_progress and bool(items), total=len(items), description="Upload") as bar:
+        await upload_direct(
+            api,
+            workspace=workspace,
+            items=items,
+            write_mode=write_mode,
+            concurrency=resolve_concurrency(settings, safe_mode=safe_mode),
+            tally=tally,
+            progress=bar,
+        )
+    return _report(tally, skipped=skipped, session_ids=(), ingestion=None)
+
+
+async def _run_sessions(
+    api: UploadAPI,
+    http_session: aiohttp.ClientSession,
+    *,
+    workspace: str,
+    bundles: Iterator[Bundle],
+    object_count: int,
+    write_mode: WriteMode,
+    blocking: bool,
+    timeout_s: float | None,
+    show_progress: bool,
+    enable_parallel_processing: bool,
+    safe_mode: bool,
+    settings: UploadSettings,
+    stats: PipelineStats | None,
+    skipped: Sequence[SkippedFile],
+    unique_names: bool,
+) -> UploadReport:
+    tally = UploadTally()
+    with ProgressBar(enabled=show_progress, total=object_count, description="Upload") as bar:
+        uploader = SessionUploader(
+            api,
+            http_session,
+            workspace=workspace,
+            write_mode=write_mode,
+            enable_parallel_processing=enable_parallel_processing,
+            concurrency=resolve_concurrency(settings, safe_mode=safe_mode),
+            retry=resolve_retry(settings, safe_mode=safe_mode),
+            settings=settings,
+            tally=tally,
+            progress=bar,
+            stats=stats or PipelineStats(),
+            unique_names=unique_names,
+        )
+        slots = await uploader.run(bundles)
+    session_ids = tuple(slot.session.session_id for slot in slots)
+    report = _report(tally, skipped=skipped, session_ids=session_ids, ingestion=None)
+    if not blocking:
+        return report
+    expected = {slot.session.session_id: slot.raw_uploaded for slot in slots}
+    ingestion = await wait_for_ingestion(
+        api,
+        workspace,
+        expected,
+        timeout_s=timeout_s,
+        settings=settings,
+        show_progress=show_progress,
+        upload_report=report,
+    )
+    return _report(tally, skipped=skipped, session_ids=session_ids, ingestion=ingestion)
+
+
+def _report(
+    tally: UploadTally,
+    *,
+    skipped: Sequence[SkippedFile],
+    session_ids: tuple[UUID, ...],
+    ingestion: IngestionCounts | None,
+) -> UploadReport:
+    return UploadReport(
+        total_files=tally.attempted,
+        successful_upload_count=tally.succeeded,
+        failed_upload_count=len(tally.failed),
+        failed=tuple(tally.failed),
+        skipped=tuple(skipped),
+        session_ids=session_ids,
+        ingestion=ingestion,
+    )

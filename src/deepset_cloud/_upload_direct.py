@@ -1,0 +1,95 @@
+"""The direct path: small uploads go through `POST files`, one request per file.
+
+Files are listed as soon as the request returns, so there is nothing to wait for afterwards. The API
+layer retries a direct upload only when the request provably never reached the server, so no retry can
+create a duplicate file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+import attrs
+
+from deepset_cloud._progress import ProgressBar
+from deepset_cloud._upload_settings import UploadAPI, UploadTally
+from deepset_cloud.errors import AuthenticationError, DeepsetCloudError, PermissionDeniedError, UploadError
+from deepset_cloud.models import WriteMode
+
+__all__ = ["DirectItem", "upload_direct"]
+
+# Errors that say every other file would fail the same way: raise instead of reporting each file.
+_FATAL_ERRORS = (AuthenticationError, PermissionDeniedError)
+
+
+@attrs.frozen(slots=True)
+class DirectItem:
+    """One file for `POST files`: its name, content, and metadata (a sidecar to read, or a dict)."""
+
+    name: str
+    body: Path | bytes
+    meta: Path | dict[str, Any] | None = None
+
+
+def _read_sidecar(path: Path) -> dict[str, Any]:
+    value = json.loads(path.read_bytes())
+    if not isinstance(value, dict):
+        raise ValueError(f"{path} no longer holds a JSON object")
+    return value
+
+
+async def _meta_of(item: DirectItem) -> dict[str, Any]:
+    if isinstance(item.meta, Path):
+        return await anyio.to_thread.run_sync(_read_sidecar, item.meta)
+    # Like the official SDK, always send an object: `{}` when there is no metadata.
+    return item.meta if item.meta is not None else {}
+
+
+async def upload_direct(
+    api: UploadAPI,
+    *,
+    workspace: str,
+    items: Sequence[DirectItem],
+    write_mode: WriteMode,
+    concurrency: int,
+    tally: UploadTally,
+    progress: ProgressBar,
+) -> None:
+    """Upload each item with `POST files`, at most `concurrency` at once; results go to `tally`.
+
+    Raises:
+        AuthenticationError: the API key was rejected (no file can be uploaded).
+        PermissionDeniedError: the key may not write to this workspace.
+    """
+    limiter = anyio.CapacityLimiter(concurrency)
+    fatal: list[DeepsetCloudError] = []
+
+    async def upload_one(item: DirectItem) -> None:
+        async with limiter:
+            try:
+                meta = await _meta_of(item)
+                await api.direct_upload(
+                    workspace, name=item.name, body=item.body, meta=meta, write_mode=write_mode
+                )
+            except _FATAL_ERRORS as exc:
+                fatal.append(exc)
+                task_group.cancel_scope.cancel()
+                return
+            except DeepsetCloudError as exc:
+                tally.failure(item.name, exc)
+            except (OSError, ValueError) as exc:
+                error = UploadError(f"cannot read {item.name!r} or its metadata: {exc}", file_name=item.name)
+                tally.failure(item.name, error)
+            else:
+                tally.success()
+            progress.advance()
+
+    async with anyio.create_task_group() as task_group:
+        for item in items:
+            task_group.start_soon(upload_one, item)
+    if fatal:
+        raise fatal[0]

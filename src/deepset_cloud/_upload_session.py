@@ -1,0 +1,290 @@
+"""The session path: a fixed pool of workers posts bundles to S3 from a bounded queue.
+
+One producer (the calling task) assigns each bundle to the current session, rolling over to a new one
+at the per-session object limit, before the session expires, and (for in-memory uploads) when a name
+repeats, since the server pairs and stores objects by name. Bundles travel through a memory object
+stream whose buffer is as small as the worker pool, so memory grows with concurrency, never with the
+number of files. A retired session is closed as soon as its last bundle is done; on any error or
+cancellation every session still open is closed in a shielded scope with a time budget.
+
+No task in the group raises: per-file errors go to the tally, and a fatal error (a session that cannot
+be created or closed, a bug) is recorded, cancels the group and is raised afterwards as itself, never
+wrapped in an ExceptionGroup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
+
+import anyio
+import attrs
+
+from deepset_cloud._progress import ProgressBar
+from deepset_cloud._retry import RetryPolicy
+from deepset_cloud._s3 import PresignedPost
+from deepset_cloud._upload_settings import (
+    Bundle,
+    PipelineStats,
+    UploadAPI,
+    UploadObject,
+    UploadSettings,
+    UploadTally,
+    logger,
+)
+from deepset_cloud.errors import ConflictError, DeepsetCloudError, UploadError
+from deepset_cloud.models import UploadSession, WriteMode
+
+if TYPE_CHECKING:
+    import aiohttp
+    from anyio.abc import TaskGroup
+    from anyio.streams.memory import MemoryObjectReceiveStream
+
+__all__ = ["SessionSlot", "SessionUploader"]
+
+
+@attrs.define(eq=False)
+class SessionSlot:
+    """One upload session and the bookkeeping of the bundles assigned to it."""
+
+    session: UploadSession
+    poster: PresignedPost
+    objects: int = 0
+    outstanding: int = 0
+    raw_uploaded: int = 0
+    retired: bool = False
+    closed: bool = False
+    drained: anyio.Event = attrs.Factory(anyio.Event)
+    names: set[str] | None = None
+
+    def expires_within(self, margin_s: float) -> bool:
+        """Whether the session expires within `margin_s` seconds from now."""
+        expires_at = self.session.expires_at
+        if expires_at.tzinfo is None:
+            expires_at = expires_at.replace(tzinfo=timezone.utc)
+        return datetime.now(timezone.utc) + timedelta(seconds=margin_s) >= expires_at
+
+
+@attrs.frozen(slots=True)
+class _Job:
+    bundle: Bundle
+    slot: SessionSlot
+
+
+class SessionUploader:
+    """Uploads bundles through one or more upload sessions and closes every session it opened.
+
+    Args:
+        api: the deepset Cloud endpoints.
+        http_session: the shared aiohttp session for storage posts.
+        workspace: the workspace to upload to.
+        write_mode: the write mode of every session.
+        enable_parallel_processing: the sessions' server-side parallel ingestion flag.
+        concurrency: the number of workers (and the queue size).
+        retry: the retry policy of storage posts.
+        settings: rollover limits, timeouts.
+        tally: collects per-file results.
+        progress: the upload progress bar (counts objects).
+        stats: counters for tests and benchmarks.
+        unique_names: roll over when a name repeats within a session (in-memory uploads).
+    """
+
+    def __init__(
+        self,
+        api: UploadAPI,
+        http_session: aiohttp.ClientSession,
+        *,
+        workspace: str,
+        write_mode: WriteMode,
+        enable_parallel_processing: bool,
+        concurrency: int,
+        retry: RetryPolicy,
+        settings: UploadSettings,
+        tally: UploadTally,
+        progress: ProgressBar,
+        stats: PipelineStats,
+        unique_names: bool,
+    ) -> None:
+        self._api = api
+        self._http_session = http_session
+        self._workspace = workspace
+        self._write_mode = write_mode
+        self._parallel = enable_parallel_processing
+        self._concurrency = concurrency
+        self._retry = retry
+        self._settings = settings
+        self._tally = tally
+        self._progress = progress
+        self._stats = stats
+        self._unique_names = unique_names
+        self._slots: list[SessionSlot] = []
+        self._current: SessionSlot | None = None
+        self._open_limit = anyio.Semaphore(settings.max_open_sessions)
+        self._fatal: BaseException | None = None
+        self._task_group: TaskGroup | None = None
+
+    async def run(self, bundles: Iterable[Bundle]) -> list[SessionSlot]:
+        """Upload every bundle; return the sessions used, in order, all closed.
+
+        Raises:
+            DeepsetCloudError: a session could not be created or closed (after every open one was closed).
+        """
+        try:
+            async with anyio.create_task_group() as task_group:
+                self._task_group = task_group
+                send, receive = anyio.create_memory_object_stream[_Job](max_buffer_size=self._concurrency)
+                async with receive:
+                    for _ in range(self._concurrency):
+                        task_group.start_soon(self._worker, receive.clone())
+                try:
+                    async with send:
+                        for bundle in bundles:
+                            slot = await self._slot_for(bundle)
+                            await send.send(_Job(bundle, slot))
+                            self._stats.queued(send.statistics().current_buffer_used)
+                except Exception as exc:
+                    self._fail(exc)
+                if self._current is not None:
+                    self._retire(self._current)
+        finally:
+            await self._close_open_sessions()
+        if self._fatal is not None:
+            raise self._fatal
+        return self._slots
+
+    def _fail(self, exc: BaseException) -> None:
+        if self._fatal is None:
+            self._fatal = exc
+            logger.error("Upload aborted: %s", exc)
+        assert self._task_group is not None
+        self._task_group.cancel_scope.cancel()
+
+    async def _slot_for(self, bundle: Bundle) -> SessionSlot:
+        slot = self._current
+        names = (bundle.file.name,) if bundle.sidecar is None else (bundle.file.name, bundle.sidecar.name)
+        if slot is not None and slot.objects > 0 and self._must_roll_over(slot, bundle, names):
+            self._retire(slot)
+            slot = None
+        if slot is None:
+            slot = await self._open_session()
+            self._current = slot
+        slot.objects += bundle.object_count
+        slot.outstanding += 1
+        if slot.names is not None:
+            slot.names.update(names)
+        return slot
+
+    def _must_roll_over(self, slot: SessionSlot, bundle: Bundle, names: tuple[str, ...]) -> bool:
+        if slot.objects + bundle.object_count > self._settings.max_files_per_session:
+            return True
+        if slot.names is not None and any(name in slot.names for name in names):
+            return True
+        return slot.expires_within(self._settings.session_expiry_margin_s)
+
+    async def _open_session(self) -> SessionSlot:
+        await self._open_limit.acquire()
+        try:
+            session = await self._api.create_upload_session(
+                self._workspace, write_mode=self._write_mode, enable_parallel_processing=self._parallel
+            )
+        except BaseException:
+            self._open_limit.release()
+            raise
+        config = session.aws_prefixed_request_config
+        poster = PresignedPost(
+            self._http_session,
+            url=config.url,
+            fields=config.fields,
+            retry=self._retry,
+            timeouts=self._settings.s3_timeouts,
+            stream_threshold=self._settings.stream_threshold_bytes,
+        )
+        slot = SessionSlot(session=session, poster=poster, names=set() if self._unique_names else None)
+        self._slots.append(slot)
+        self._stats.session_opened()
+        logger.info("Opened upload session %s", session.session_id)
+        return slot
+
+    def _retire(self, slot: SessionSlot) -> None:
+        """No more bundles go to `slot`: close it once its last bundle is done."""
+        self._current = None
+        slot.retired = True
+        if slot.outstanding == 0:
+            slot.drained.set()
+        assert self._task_group is not None
+        self._task_group.start_soon(self._close_when_drained, slot)
+
+    async def _close_when_drained(self, slot: SessionSlot) -> None:
+        await slot.drained.wait()
+        try:
+            await self._close(slot)
+        except Exception as exc:
+            self._fail(exc)
+
+    async def _close(self, slot: SessionSlot) -> None:
+        try:
+            await self._api.close_upload_session(self._workspace, slot.session.session_id)
+        except ConflictError:
+            # 409 means closed already (e.g. a retried close whose first answer was lost) or expired;
+            # only the first is harmless.
+            if slot.expires_within(0):
+                raise
+            logger.info("Upload session %s was already closed", slot.session.session_id)
+        slot.closed = True
+        slot.names = None
+        self._open_limit.release()
+        self._stats.session_closed()
+        logger.info("Closed upload session %s (%d objects)", slot.session.session_id, slot.objects)
+
+    async def _close_open_sessions(self) -> None:
+        """Close whatever is still open, even while being cancelled, within the close budget."""
+        with anyio.move_on_after(self._settings.close_timeout_s, shield=True):
+            for slot in self._slots:
+                if slot.closed:
+                    continue
+                try:
+                    await self._close(slot)
+                except Exception as exc:
+                    logger.warning("Could not close upload session %s: %s", slot.session.session_id, exc)
+
+    async def _worker(self, receive: MemoryObjectReceiveStream[_Job]) -> None:
+        async with receive:
+            async for job in receive:
+                self._stats.job_started()
+                try:
+                    await self._upload_bundle(job)
+                except Exception as exc:  # a bug, not a per-file error: stop everything
+                    self._fail(exc)
+                finally:
+                    self._stats.job_finished()
+                    slot = job.slot
+                    slot.outstanding -= 1
+                    if slot.retired and slot.outstanding == 0:
+                        slot.drained.set()
+
+    async def _upload_bundle(self, job: _Job) -> None:
+        bundle, slot = job.bundle, job.slot
+        # The sidecar goes first: a file is never stored without the metadata it was meant to have.
+        if bundle.sidecar is not None and not await self._upload_object(slot, bundle.sidecar):
+            error = UploadError(
+                f"{bundle.file.name!r} was not uploaded because its metadata {bundle.sidecar.name!r} failed",
+                file_name=bundle.file.name,
+            )
+            self._tally.failure(bundle.file.name, error)
+            self._progress.advance()
+            return
+        if await self._upload_object(slot, bundle.file):
+            slot.raw_uploaded += 1
+
+    async def _upload_object(self, slot: SessionSlot, item: UploadObject) -> bool:
+        try:
+            await slot.poster.upload(item.name, item.payload())
+        except DeepsetCloudError as exc:
+            self._tally.failure(item.name, exc)
+            ok = False
+        else:
+            self._tally.success()
+            ok = True
+        self._progress.advance()
+        return ok

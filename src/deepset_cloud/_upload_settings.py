@@ -1,0 +1,224 @@
+"""Knobs, shared records and the API surface of the upload pipeline."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any, Protocol
+from uuid import UUID
+
+import attrs
+
+from deepset_cloud._retry import RetryPolicy
+from deepset_cloud._s3 import STREAM_THRESHOLD_BYTES, S3Timeouts
+from deepset_cloud.models import FileUploadResult, UploadSession, UploadSessionStatus, WriteMode
+
+__all__ = [
+    "DEFAULT_S3_CONCURRENCY",
+    "DIRECT_UPLOAD_THRESHOLD",
+    "PROXY_S3_CONCURRENCY",
+    "SAFE_MODE_MAX_TRIES",
+    "Bundle",
+    "JsonMeta",
+    "PipelineStats",
+    "UploadAPI",
+    "UploadObject",
+    "UploadSettings",
+    "UploadTally",
+    "logger",
+    "resolve_concurrency",
+    "resolve_retry",
+]
+
+logger = logging.getLogger("deepset_cloud.upload")
+
+DIRECT_UPLOAD_THRESHOLD = 20
+"""Uploads of at most this many objects use `POST files` (one request per file) instead of a session.
+
+Path uploads count files plus sidecars, exactly like the official SDK (so the same inputs take the same
+route); in-memory uploads count files.
+"""
+DEFAULT_S3_CONCURRENCY = 10
+PROXY_S3_CONCURRENCY = 4
+SAFE_MODE_MAX_TRIES = 10
+_PROXY_ENV_KEYS = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
+
+
+@attrs.frozen(kw_only=True)
+class UploadSettings:
+    """Tuning of the upload pipeline; every field has a sensible default.
+
+    Attributes:
+        s3_concurrency: parallel storage posts (and direct uploads); None picks 10, or 4 when a proxy
+            environment variable is set. `safe_mode` forces 1.
+        max_files_per_session: objects (files plus sidecars) per session before rolling over to a new one.
+        retry: retry policy of storage posts; None uses `RetryPolicy()`. `safe_mode` raises max_tries to 10.
+        direct_upload_threshold: uploads of at most this many objects go through `POST files`.
+        direct_upload_max_bytes: a file larger than this forces the session path (server limit 200 MB).
+        session_expiry_margin_s: roll over to a new session when the current one expires within this.
+        max_open_sessions: sessions this upload keeps open at once (the server allows 10 per workspace).
+        close_timeout_s: time budget for closing sessions after an error or a cancellation.
+        poll_initial_s: first wait between ingestion status polls; it doubles after each poll ...
+        poll_max_s: ... up to this.
+        stream_threshold_bytes: files larger than this are streamed from disk instead of read whole.
+        s3_timeouts: connect/read timeouts of one storage post.
+    """
+
+    s3_concurrency: int | None = attrs.field(default=None)
+    max_files_per_session: int = attrs.field(default=50_000, validator=attrs.validators.ge(2))
+    retry: RetryPolicy | None = None
+    direct_upload_threshold: int = attrs.field(
+        default=DIRECT_UPLOAD_THRESHOLD, validator=attrs.validators.ge(0)
+    )
+    direct_upload_max_bytes: int = 200 * 1024 * 1024
+    session_expiry_margin_s: float = attrs.field(default=600.0, validator=attrs.validators.ge(0))
+    max_open_sessions: int = attrs.field(default=3, validator=attrs.validators.ge(1))
+    close_timeout_s: float = attrs.field(default=60.0, validator=attrs.validators.gt(0))
+    poll_initial_s: float = attrs.field(default=0.05, validator=attrs.validators.gt(0))
+    poll_max_s: float = attrs.field(default=2.0, validator=attrs.validators.gt(0))
+    stream_threshold_bytes: int = attrs.field(
+        default=STREAM_THRESHOLD_BYTES, validator=attrs.validators.ge(0)
+    )
+    s3_timeouts: S3Timeouts = attrs.field(factory=S3Timeouts)
+
+    @s3_concurrency.validator
+    def _check_concurrency(self, attribute: attrs.Attribute[int | None], value: int | None) -> None:
+        if value is not None and value < 1:
+            raise ValueError(f"s3_concurrency must be at least 1, not {value}")
+
+
+def _proxy_configured() -> bool:
+    return any(os.environ.get(key, "").strip() for key in _PROXY_ENV_KEYS)
+
+
+def resolve_concurrency(settings: UploadSettings, *, safe_mode: bool) -> int:
+    """Return how many uploads run in parallel: 1 in safe mode, else the setting or the default."""
+    if safe_mode:
+        return 1
+    if settings.s3_concurrency is not None:
+        return settings.s3_concurrency
+    # Fewer parallel connections through corporate proxies (the official SDK's fix for socket exhaustion).
+    return PROXY_S3_CONCURRENCY if _proxy_configured() else DEFAULT_S3_CONCURRENCY
+
+
+def resolve_retry(settings: UploadSettings, *, safe_mode: bool) -> RetryPolicy:
+    """Return the retry policy of storage posts (more tries in safe mode)."""
+    policy = settings.retry or RetryPolicy()
+    if safe_mode and policy.max_tries < SAFE_MODE_MAX_TRIES:
+        return policy.with_changes(max_tries=SAFE_MODE_MAX_TRIES)
+    return policy
+
+
+class UploadAPI(Protocol):
+    """The deepset Cloud endpoints the pipeline uses (implemented by `DeepsetCloudAPI`)."""
+
+    async def create_upload_session(
+        self, workspace: str, *, write_mode: WriteMode, enable_parallel_processing: bool = False
+    ) -> UploadSession: ...
+
+    async def close_upload_session(self, workspace: str, session_id: UUID) -> None: ...
+
+    async def get_upload_session(self, workspace: str, session_id: UUID) -> UploadSessionStatus: ...
+
+    async def direct_upload(
+        self,
+        workspace: str,
+        *,
+        name: str,
+        body: Path | bytes,
+        meta: dict[str, Any] | None,
+        write_mode: WriteMode,
+    ) -> UUID: ...
+
+
+@attrs.frozen(slots=True)
+class JsonMeta:
+    """Metadata to upload as a `<name>.meta.json` object, serialised only when it is posted."""
+
+    value: dict[str, Any]
+
+    def encode(self) -> bytes:
+        """Return the JSON text of the metadata as UTF-8."""
+        return json.dumps(self.value).encode()
+
+
+@attrs.frozen(slots=True)
+class UploadObject:
+    """One object to store: a name and where its content comes from."""
+
+    name: str
+    source: Path | bytes | str | JsonMeta
+
+    def payload(self) -> Path | bytes | str:
+        """Return what the storage poster takes (metadata is serialised here, at the last moment)."""
+        return self.source.encode() if isinstance(self.source, JsonMeta) else self.source
+
+
+@attrs.frozen(slots=True)
+class Bundle:
+    """A file and its metadata sidecar: always posted to the same session, the sidecar first."""
+
+    file: UploadObject
+    sidecar: UploadObject | None = None
+
+    @property
+    def object_count(self) -> int:
+        """Objects this bundle posts."""
+        return 1 if self.sidecar is None else 2
+
+
+@attrs.define
+class UploadTally:
+    """Counts every attempted upload; keeps a result only for failures (memory grows with failures)."""
+
+    attempted: int = 0
+    succeeded: int = 0
+    failed: list[FileUploadResult] = attrs.Factory(list)
+
+    def success(self) -> None:
+        """Count one successful upload."""
+        self.attempted += 1
+        self.succeeded += 1
+
+    def failure(self, name: str, exception: Exception) -> None:
+        """Count one failed upload and keep why it failed."""
+        self.attempted += 1
+        self.failed.append(FileUploadResult(file_name=name, success=False, exception=exception))
+        logger.warning("Upload of %r failed: %s", name, exception)
+
+
+@attrs.define
+class PipelineStats:
+    """Counters of the session pipeline, for tests and benchmarks (memory is bounded by concurrency)."""
+
+    in_flight: int = 0
+    max_in_flight: int = 0
+    max_queued: int = 0
+    sessions_opened: int = 0
+    open_sessions: int = 0
+    max_open_sessions: int = 0
+
+    def job_started(self) -> None:
+        """A worker took a bundle off the queue."""
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def job_finished(self) -> None:
+        """A worker finished a bundle."""
+        self.in_flight -= 1
+
+    def queued(self, count: int) -> None:
+        """The queue holds `count` bundles."""
+        self.max_queued = max(self.max_queued, count)
+
+    def session_opened(self) -> None:
+        """A session was created."""
+        self.sessions_opened += 1
+        self.open_sessions += 1
+        self.max_open_sessions = max(self.max_open_sessions, self.open_sessions)
+
+    def session_closed(self) -> None:
+        """A session was closed."""
+        self.open_sessions -= 1

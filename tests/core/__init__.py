@@ -1,0 +1,1 @@
+"""Tests of the async core: converter, config, retry, transport, client, download."""
