@@ -5,12 +5,13 @@ Async: `from deepset_cloud.async_client import files`; sync: `from deepset_cloud
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
-from importlib.metadata import PackageNotFoundError, version
 
 from deepset_cloud._client import AsyncClient as AsyncClient
 from deepset_cloud._config import DEFAULT_WORKSPACE_NAME as DEFAULT_WORKSPACE_NAME
 from deepset_cloud._retry import RetryPolicy as RetryPolicy
+from deepset_cloud._sync_client import Client as Client
 from deepset_cloud.errors import (
     APIError as APIError,
     AuthenticationError as AuthenticationError,
@@ -53,8 +54,8 @@ from deepset_cloud.models import (
 )
 
 try:
-    __version__ = version("deepset-cloud")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree without metadata
+    __version__ = importlib.metadata.version("deepset-cloud")
+except importlib.metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree without metadata
     __version__ = "0.0.0"
 
 # A library never configures logging; applications attach handlers to "deepset_cloud".
@@ -66,6 +67,7 @@ __all__ = [
     "AsyncClient",
     "AuthenticationError",
     "BadRequestError",
+    "Client",
     "ConfigurationError",
     "ConflictError",
     "ConnectError",

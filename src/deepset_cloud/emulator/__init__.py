@@ -1,0 +1,20 @@
+"""Local emulator of the deepset Cloud API: files, upload sessions and an S3-style upload endpoint.
+
+```python
+from deepset_cloud.emulator import Emulator, EmulatorConfig
+
+async with Emulator(EmulatorConfig(data_dir=tmp), port=0) as emu:
+    ...  # point a client at emu.api_url with one of cfg.api_keys
+
+emu = Emulator.start_in_thread(EmulatorConfig(data_dir=tmp))  # sync code; emu.stop() when done
+```
+Command line: `python -m deepset_cloud.emulator --port 8080 --data-dir DIR --api-key KEY`.
+"""
+
+from __future__ import annotations
+
+from deepset_cloud.emulator._cli import main
+from deepset_cloud.emulator._config import EmulatorConfig
+from deepset_cloud.emulator._server import Emulator, ThreadedEmulator
+
+__all__ = ["Emulator", "EmulatorConfig", "ThreadedEmulator", "main"]

@@ -1,0 +1,7 @@
+"""`python -m deepset_cloud.emulator`."""
+
+from __future__ import annotations
+
+from deepset_cloud.emulator._cli import main
+
+raise SystemExit(main())

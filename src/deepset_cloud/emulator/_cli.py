@@ -1,0 +1,189 @@
+"""`python -m deepset_cloud.emulator`: run the emulator until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from deepset_cloud.emulator._config import EmulatorConfig
+from deepset_cloud.emulator._faults import parse_fault_option
+from deepset_cloud.emulator._server import Emulator
+
+__all__ = ["build_parser", "main"]
+
+DEFAULT_API_KEY = "local-dev-key"
+DEFAULT_ADMIN_TOKEN = "local-admin-token"  # noqa: S105 (a documented local default, not a secret)
+
+
+def build_parser(prog: str = "python -m deepset_cloud.emulator") -> argparse.ArgumentParser:
+    """The argument parser (also used by the `deepset-cloud emulator` command)."""
+    defaults = EmulatorConfig(data_dir=Path("."))
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Local emulator of the deepset Cloud API (files and upload sessions) with an S3-style "
+        "upload endpoint. Prints its API URL on stdout when ready; stops on Ctrl-C / SIGTERM.",
+    )
+    add = parser.add_argument
+    add("--host", default="127.0.0.1", help="interface to listen on (default %(default)s)")
+    add("--port", type=int, default=8080, help="port (0 picks a free one; default %(default)s)")
+    add("--data-dir", type=Path, default=Path("emulator-data"), help="SQLite + blobs (default ./%(default)s)")
+    add(
+        "--api-key",
+        action="append",
+        dest="api_keys",
+        metavar="KEY",
+        help=f"accepted Bearer API key, repeatable (default {DEFAULT_API_KEY})",
+    )
+    add(
+        "--admin-token",
+        default=DEFAULT_ADMIN_TOKEN,
+        help="Bearer token of /_emulator/* (default %(default)s)",
+    )
+    add(
+        "--ingest-delay-s",
+        type=float,
+        default=defaults.ingest_delay_s,
+        help="delay before ingestion (default %(default)s)",
+    )
+    add(
+        "--session-ttl-s",
+        type=float,
+        default=defaults.session_ttl_s,
+        help="session lifetime (default %(default)s)",
+    )
+    add(
+        "--max-open-sessions",
+        type=int,
+        default=defaults.max_open_sessions,
+        help="per workspace (default %(default)s)",
+    )
+    add(
+        "--max-files-per-session",
+        type=int,
+        default=defaults.max_files_per_session,
+        help="(default %(default)s)",
+    )
+    add(
+        "--max-direct-upload-bytes",
+        type=int,
+        default=defaults.max_direct_upload_bytes,
+        help="(default %(default)s)",
+    )
+    add("--max-object-bytes", type=int, default=defaults.max_object_bytes, help="(default %(default)s)")
+    add(
+        "--timestamp-style",
+        choices=("Z", "+00:00"),
+        default=defaults.timestamp_style,
+        help="datetime suffix; +00:00 for SDKs older than 0.0.39 (default %(default)s)",
+    )
+    add(
+        "--no-auto-create-workspaces",
+        dest="auto_create_workspaces",
+        action="store_false",
+        help="answer 404 for unknown workspaces instead of creating them on first use",
+    )
+    add(
+        "--search-index-lag-s",
+        type=float,
+        default=defaults.search_index_lag_s,
+        help="delay before new files match filter/content searches (default %(default)s)",
+    )
+    add("--seed", type=int, default=defaults.seed, help="fault-injection RNG seed (default %(default)s)")
+    add(
+        "--fault",
+        action="append",
+        dest="faults",
+        default=[],
+        metavar="SPEC",
+        type=_fault,
+        help="inject faults, repeatable: route=s3_post,rate=0.1,status=503,retry_after=1 (also drop=true, "
+        "latency_s=0.2, count=3; route * means every route)",
+    )
+    return parser
+
+
+def _fault(text: str) -> object:
+    try:
+        return parse_fault_option(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"invalid --fault {text!r}: {exc}") from None
+
+
+def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
+    """Build the EmulatorConfig from parsed arguments."""
+    keys: list[str] = args.api_keys or [DEFAULT_API_KEY]
+    return EmulatorConfig(
+        data_dir=args.data_dir,
+        api_keys=tuple(keys),
+        admin_token=args.admin_token,
+        ingest_delay_s=args.ingest_delay_s,
+        session_ttl_s=args.session_ttl_s,
+        max_open_sessions=args.max_open_sessions,
+        max_files_per_session=args.max_files_per_session,
+        max_direct_upload_bytes=args.max_direct_upload_bytes,
+        max_object_bytes=args.max_object_bytes,
+        timestamp_style=args.timestamp_style,
+        auto_create_workspaces=args.auto_create_workspaces,
+        search_index_lag_s=args.search_index_lag_s,
+        seed=args.seed,
+        faults=tuple(args.faults),
+    )
+
+
+def main(argv: Sequence[str] | None = None, *, prog: str = "python -m deepset_cloud.emulator") -> int:
+    """Run the emulator until SIGINT or SIGTERM; return the exit code (0 on a clean stop)."""
+    parser = build_parser(prog)
+    args = parser.parse_args(argv)
+    try:
+        config = config_from_args(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(_serve(config, args.host, args.port, default_key=not args.api_keys))
+    finally:
+        loop.close()
+
+
+async def _serve(config: EmulatorConfig, host: str, port: int, *, default_key: bool) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, stop.set)
+        except (NotImplementedError, RuntimeError):  # Windows or not the main thread
+            with contextlib.suppress(ValueError):
+                signal.signal(signum, lambda *_: loop.call_soon_threadsafe(stop.set))
+    emulator = Emulator(config, host=host, port=port)
+    try:
+        await emulator.start()
+    except OSError as exc:
+        print(f"error: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
+        return 1
+    try:
+        keys = (
+            f"API key {DEFAULT_API_KEY!r}"
+            if default_key
+            else f"{len(config.api_keys)} API key(s) from --api-key"
+        )
+        default_admin = config.admin_token == DEFAULT_ADMIN_TOKEN
+        admin = f"token {DEFAULT_ADMIN_TOKEN!r}" if default_admin else "the --admin-token"
+        print(
+            f"deepset Cloud emulator on {emulator.base_url} (data dir {config.data_dir.resolve()}, {keys}, "
+            f"admin API {emulator.base_url}/_emulator/ with {admin}); Ctrl-C to stop",
+            file=sys.stderr,
+            flush=True,
+        )
+        print(emulator.api_url, flush=True)
+        await stop.wait()
+    finally:
+        await emulator.stop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(signum)
+    return 0

@@ -1,0 +1,272 @@
+"""`Emulator`: runs the app on a TCP port, on the current loop or in a background thread."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from deepset_cloud.emulator._admin import config_as_dict, fault_specs_from_json, reset_state
+from deepset_cloud.emulator._app import make_app
+from deepset_cloud.emulator._config import EmulatorConfig, evolve_config
+from deepset_cloud.emulator._ingest import Ingestor
+from deepset_cloud.emulator._state import S3_PREFIX, EmulatorState
+from deepset_cloud.emulator._time import now_us
+
+__all__ = ["Emulator", "ThreadedEmulator"]
+
+_T = TypeVar("_T")
+_SWEEP_INTERVAL_S = 60.0
+
+
+class Emulator:
+    """A local deepset Cloud API on `host:port` (port 0 picks a free one).
+
+    Use `async with Emulator(config) as emu:` on a running loop, or `Emulator.start_in_thread(config)`
+    for sync code. The admin helpers (`set_faults`, `stats`, ...) must be called on the emulator's loop.
+    """
+
+    def __init__(self, config: EmulatorConfig, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.config = config
+        self.host = host
+        self.port = port
+        self._state: EmulatorState | None = None
+        self._runner: web.AppRunner | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+
+    @property
+    def state(self) -> EmulatorState:
+        """The running emulator's shared state."""
+        if self._state is None:
+            raise RuntimeError("the emulator is not running")
+        return self._state
+
+    @property
+    def base_url(self) -> str:
+        """`http://HOST:PORT` of the running emulator."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        """The API URL clients use: `http://HOST:PORT/api/v1`."""
+        return f"{self.base_url}/api/v1"
+
+    @property
+    def s3_url(self) -> str:
+        """The URL of the emulated S3 bucket endpoint."""
+        return f"{self.base_url}{S3_PREFIX}"
+
+    async def start(self) -> None:
+        """Open the data dir, resume pending ingestion and start listening."""
+        state = EmulatorState(self.config)
+        state.ingestor = Ingestor(state)
+        runner = web.AppRunner(make_app(state), access_log=None, handle_signals=False, shutdown_timeout=2.0)
+        try:
+            await runner.setup()
+            site = web.TCPSite(runner, self.host, self.port, backlog=1024)
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            state.store.close()
+            raise
+        for address in runner.addresses:
+            if isinstance(address, tuple):
+                self.port = int(address[1])
+                break
+        self._state, self._runner = state, runner
+        state.ingestor.resume()
+        self._sweeper = asyncio.get_running_loop().create_task(self._sweep_expired(state))
+
+    @staticmethod
+    async def _sweep_expired(state: EmulatorState) -> None:
+        """Free the disk space of expired, never-closed sessions now and then."""
+        while True:
+            state.store.sweep_expired_objects(now_us())
+            await asyncio.sleep(_SWEEP_INTERVAL_S)
+
+    async def stop(self) -> None:
+        """Stop listening, stop ingestion (it resumes on the next start) and commit everything."""
+        state, runner = self._state, self._runner
+        self._state = self._runner = None
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
+        if runner is not None:
+            await runner.cleanup()
+        if state is not None:
+            if state.ingestor is not None:
+                await state.ingestor.aclose()
+            state.store.close()
+
+    async def __aenter__(self) -> Emulator:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    # -- admin helpers (call on the emulator's loop) -------------------------------------------------
+    def set_faults(self, specs: Sequence[Any]) -> None:
+        """Replace the active faults (FaultSpec objects, dicts of FaultSpec fields or CLI strings)."""
+        self.state.faults.set(fault_specs_from_json(list(specs)))
+
+    def clear_faults(self) -> None:
+        """Remove every active fault."""
+        self.state.faults.clear()
+
+    def stats(self) -> dict[str, Any]:
+        """Counters: requests per route, S3 objects, Authorization headers seen by S3, stored items."""
+        return self.state.stats.as_dict(self.state.store, self.state.faults)
+
+    def configure(self, **changes: Any) -> dict[str, Any]:
+        """Change runtime knobs (ingest_delay_s, session_ttl_s, max_open_sessions, ...)."""
+        self.state.config = evolve_config(self.state.config, changes)
+        self.config = self.state.config
+        return config_as_dict(self.config)
+
+    def reset(self) -> None:
+        """Forget all workspaces, files, sessions, faults and counters."""
+        reset_state(self.state)
+
+    async def wait_ingestion_idle(self) -> None:
+        """Wait until no ingestion is scheduled or running."""
+        assert self.state.ingestor is not None
+        await self.state.ingestor.wait_idle()
+
+    @classmethod
+    def start_in_thread(
+        cls, config: EmulatorConfig, *, host: str = "127.0.0.1", port: int = 0
+    ) -> ThreadedEmulator:
+        """Start an emulator on its own event loop in a daemon thread; returns once it is listening."""
+        return ThreadedEmulator(cls(config, host=host, port=port))
+
+
+class ThreadedEmulator:
+    """An `Emulator` running in a background thread; every method is safe to call from any thread."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+        self._loop = asyncio.new_event_loop()
+        started: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self._thread = threading.Thread(
+            target=self._serve, args=(started,), name=f"deepset-cloud-emulator-{id(self):x}", daemon=True
+        )
+        self._thread.start()
+        started.result()
+
+    def _serve(self, started: concurrent.futures.Future[None]) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_until_complete(self.emulator.start())
+        except BaseException as exc:
+            started.set_exception(exc)
+            self._loop.close()
+            return
+        started.set_result(None)
+        try:
+            self._loop.run_forever()
+        finally:
+            self._loop.run_until_complete(self.emulator.stop())
+            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+            self._loop.close()
+
+    @property
+    def config(self) -> EmulatorConfig:
+        """The current configuration (including runtime changes)."""
+        return self.emulator.config
+
+    @property
+    def api_url(self) -> str:
+        """`http://HOST:PORT/api/v1`."""
+        return self.emulator.api_url
+
+    @property
+    def base_url(self) -> str:
+        """`http://HOST:PORT`."""
+        return self.emulator.base_url
+
+    @property
+    def s3_url(self) -> str:
+        """The emulated S3 endpoint URL."""
+        return self.emulator.s3_url
+
+    @property
+    def api_key(self) -> str:
+        """The first configured API key."""
+        return self.config.api_keys[0]
+
+    @property
+    def admin_token(self) -> str:
+        """The admin API token."""
+        return self.config.admin_token
+
+    @property
+    def data_dir(self) -> Path:
+        """The data folder (SQLite + blobs)."""
+        return self.config.data_dir
+
+    @property
+    def running(self) -> bool:
+        """Whether the server thread is still serving."""
+        return self._thread.is_alive()
+
+    def call(self, fn: Callable[[], _T], timeout: float = 30.0) -> _T:
+        """Run `fn()` on the emulator's loop and return its result."""
+
+        async def runner() -> _T:
+            return fn()
+
+        return asyncio.run_coroutine_threadsafe(runner(), self._loop).result(timeout)
+
+    def set_faults(self, specs: Sequence[Any]) -> None:
+        """Replace the active faults (FaultSpec objects, dicts of FaultSpec fields or CLI strings)."""
+        self.call(lambda: self.emulator.set_faults(specs))
+
+    def clear_faults(self) -> None:
+        """Remove every active fault."""
+        self.call(self.emulator.clear_faults)
+
+    def stats(self) -> dict[str, Any]:
+        """See `Emulator.stats`."""
+        return self.call(self.emulator.stats)
+
+    def configure(self, **changes: Any) -> dict[str, Any]:
+        """See `Emulator.configure`."""
+        return self.call(lambda: self.emulator.configure(**changes))
+
+    def reset(self) -> None:
+        """See `Emulator.reset`."""
+        self.call(self.emulator.reset)
+
+    def wait_ingestion_idle(self, timeout: float = 30.0) -> None:
+        """Block until no ingestion is scheduled or running."""
+        asyncio.run_coroutine_threadsafe(self.emulator.wait_ingestion_idle(), self._loop).result(timeout)
+
+    def stop(self) -> None:
+        """Stop the server and join its thread (idempotent)."""
+        if self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=30)
+
+    def __enter__(self) -> ThreadedEmulator:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<ThreadedEmulator {self.api_url} data_dir={str(self.config.data_dir)!r}>"

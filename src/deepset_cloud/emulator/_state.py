@@ -1,0 +1,99 @@
+"""`EmulatorState`: everything the handlers share (config, store, faults, stats, ingestion)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from deepset_cloud.emulator._config import EmulatorConfig
+from deepset_cloud.emulator._errors import raise_api_error
+from deepset_cloud.emulator._faults import FaultInjector
+from deepset_cloud.emulator._store import Store
+
+if TYPE_CHECKING:
+    from deepset_cloud.emulator._ingest import Ingestor
+
+__all__ = ["STATE", "EmulatorState", "Stats"]
+
+DOCUMENTATION_URL = "https://docs.cloud.deepset.ai/docs/upload-files"
+S3_PREFIX = "/_s3/user-files-upload/"
+
+
+class Stats:
+    """Counters for the admin API: requests per route and what the S3 endpoint saw."""
+
+    def __init__(self) -> None:
+        self.requests: Counter[str] = Counter()
+        self.s3_objects_received = 0
+        self.s3_requests_with_authorization = 0
+        self.faults_injected = 0
+
+    def as_dict(self, store: Store, faults: FaultInjector) -> dict[str, Any]:
+        """A JSON-ready snapshot, including what the store holds and what the faults did."""
+        return {
+            "faults": faults.snapshot(),
+            "requests": dict(self.requests),
+            "s3_objects_received": self.s3_objects_received,
+            "s3_requests_with_authorization": self.s3_requests_with_authorization,
+            "faults_injected": self.faults_injected,
+            "objects_stored": store.count_objects(),
+            "files_stored": store.count_files(),
+            "workspaces": len(store.workspaces),
+            "sessions": len(store.sessions),
+        }
+
+
+class EmulatorState:
+    """Shared state of one running emulator; lives on the event loop thread."""
+
+    def __init__(self, config: EmulatorConfig) -> None:
+        self.config = config
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.store = Store(config.data_dir)
+        self.s3_secret = _load_secret(config)
+        self.faults = FaultInjector(config.seed, config.faults)
+        self.stats = Stats()
+        self.ingestor: Ingestor | None = None
+
+    def workspace(self, name: str) -> str:
+        """Return `name` if the workspace exists, creating it on first use when allowed; else 404."""
+        if name in self.store.workspaces:
+            return name
+        if not name or not self.config.auto_create_workspaces:
+            raise_api_error(404, f"Workspace {name!r} not found.")
+        self.store.create_workspace(name)
+        return name
+
+    def authorized_api_key(self, request: web.Request) -> str | None:
+        """The request's Bearer key if it is one of the configured keys, else None."""
+        header = request.headers.get("Authorization", "")
+        scheme, _, key = header.partition(" ")
+        key = key.strip()
+        if scheme.lower() != "bearer" or not key:
+            return None
+        return key if any(secrets.compare_digest(key, k) for k in self.config.api_keys) else None
+
+
+def user_id_for_key(api_key: str) -> str:
+    """A stable user id per API key, derived by hashing (the key itself never leaves the process)."""
+    digest = hashlib.sha256(api_key.encode()).hexdigest()
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"deepset-cloud-emulator:{digest}"))
+
+
+def _load_secret(config: EmulatorConfig) -> bytes:
+    """The HMAC secret for presigned POSTs, kept in data_dir so sessions survive a restart."""
+    path = config.data_dir / "s3-secret"
+    if path.exists():
+        return path.read_bytes()
+    secret = secrets.token_bytes(32)
+    path.write_bytes(secret)
+    path.chmod(0o600)
+    return secret
+
+
+STATE = web.AppKey("deepset_cloud_emulator_state", EmulatorState)

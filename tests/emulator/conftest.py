@@ -1,0 +1,24 @@
+"""Fixtures for emulator tests: an aiohttp client and an `Api` bound to the shared emulator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from emulator_api import Api
+
+from deepset_cloud.emulator import ThreadedEmulator
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    """An aiohttp client session on the test's loop."""
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+@pytest.fixture
+def api(http: aiohttp.ClientSession, deepset_emulator: ThreadedEmulator, workspace: str) -> Api:
+    """An `Api` for the shared emulator and a fresh workspace."""
+    return Api(http, deepset_emulator, workspace)

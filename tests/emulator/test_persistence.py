@@ -1,0 +1,114 @@
+"""State survives a restart on the same data dir; pagination is exhaustive under concurrent inserts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import anyio
+import pytest
+from emulator_api import Api
+
+from deepset_cloud.emulator import ThreadedEmulator
+
+pytestmark = pytest.mark.anyio
+
+
+def _retarget(session: dict[str, Any], emulator: ThreadedEmulator) -> dict[str, Any]:
+    """The same session config, pointing at a restarted emulator (new port)."""
+    config = {**session["aws_prefixed_request_config"], "url": emulator.s3_url}
+    return {**session, "aws_prefixed_request_config": config}
+
+
+async def test_files_sessions_and_objects_survive_a_restart(
+    http: aiohttp.ClientSession, make_emulator: Callable[..., ThreadedEmulator], tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "state"
+    first = Api(http, make_emulator(data_dir=data_dir), "ws")
+    file_id = (await first.upload("kept.txt", b"kept bytes", {"k": "v"})).json["file_id"]
+    done = await first.upload_session({"ingested.txt": b"ingested"}, "OVERWRITE")
+    open_session = await first.create_session("FAIL")
+    assert (await first.s3_post(open_session, "pending.txt", b"posted just before the stop")).status == 204
+    before = await first.list_all()
+    first.emulator.stop()
+
+    second = Api(http, make_emulator(data_dir=data_dir), "ws")
+    assert await second.list_all() == before
+    assert (await second.call("GET", f"files/{file_id}")).body == b"kept bytes"
+    assert (await second.call("GET", f"files/{file_id}/meta")).json == {"k": "v"}
+    sessions = {s["session_id"]: s for s in (await second.call("GET", "upload_sessions")).json["data"]}
+    assert sessions[done["session_id"]]["status"] == "CLOSED"
+    assert sessions[done["session_id"]]["write_mode"] == "OVERWRITE"
+    assert sessions[open_session["session_id"]]["status"] == "OPEN"
+    assert (await second.status(done["session_id"]))["ingestion_status"]["finished_files"] == 1
+    # The presigned fields stay valid (the signing secret lives in the data dir) and the object is there.
+    moved = _retarget(open_session, second.emulator)
+    assert (await second.s3_post(moved, "second.txt", b"after restart")).status == 204
+    await second.close(open_session["session_id"])
+    await second.wait_ingested(open_session["session_id"], 2)
+    names = {i["name"] for i in await second.list_all()}
+    assert names == {"kept.txt", "ingested.txt", "pending.txt", "second.txt"}
+
+
+async def test_ingestion_resumes_after_a_restart(
+    http: aiohttp.ClientSession, make_emulator: Callable[..., ThreadedEmulator], tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "state"
+    first = Api(http, make_emulator(data_dir=data_dir, ingest_delay_s=3600), "ws")
+    session = await first.upload_session(
+        {"a.txt": b"a", "a.txt.meta.json": b'{"x": 1}', "b.txt": b"b"}, wait=False
+    )
+    assert (await first.status(session["session_id"]))["ingestion_status"] == {
+        "failed_files": 0,
+        "finished_files": 0,
+    }
+    first.emulator.stop()
+
+    second = Api(http, make_emulator(data_dir=data_dir, ingest_delay_s=0.01), "ws")
+    counts = await second.wait_ingested(session["session_id"], 2)
+    assert counts == {"failed_files": 0, "finished_files": 2}
+    assert {i["name"]: i["meta"] for i in await second.list_all()} == {"a.txt": {"x": 1}, "b.txt": {}}
+
+
+async def test_pagination_is_exhaustive_under_concurrent_inserts(api: Api) -> None:
+    for index in range(30):
+        await api.upload(f"initial-{index:02}.txt", b"x")
+    seen: list[dict[str, Any]] = []
+
+    async def insert_more() -> None:
+        for index in range(30):
+            await api.upload(f"added-{index:02}.txt", b"y")
+
+    async def paginate() -> None:
+        seen.extend(await api.list_all(limit=4))
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(insert_more)
+        group.start_soon(paginate)
+
+    ids = [i["file_id"] for i in seen]
+    assert len(ids) == len(set(ids)), "a file was listed twice"
+    names = {i["name"] for i in seen}
+    assert {f"initial-{index:02}.txt" for index in range(30)} <= names, "a file was missed"
+    keys = [(i["created_at"], i["file_id"]) for i in seen]
+    assert keys == sorted(keys)
+    assert len({i["created_at"] for i in seen}) == len(seen)  # created_at is strictly increasing
+    everything = await api.list_all(limit=7)
+    assert len(everything) == 60
+    assert [i["file_id"] for i in everything[: len(seen)]] == ids  # new files only ever appear at the end
+
+
+async def test_emulator_runs_on_the_current_loop(http: aiohttp.ClientSession, tmp_path: Path) -> None:
+    from deepset_cloud.emulator import Emulator, EmulatorConfig
+
+    config = EmulatorConfig(data_dir=tmp_path / "inline", api_keys=("async-key",), ingest_delay_s=0)
+    async with Emulator(config, port=0) as emulator:
+        assert emulator.api_url == f"http://127.0.0.1:{emulator.port}/api/v1"
+        headers = {"Authorization": "Bearer async-key"}
+        async with http.get(f"{emulator.api_url}/workspaces/w/files", headers=headers) as response:
+            assert response.status == 200
+        assert emulator.stats()["requests"]["list_files"] == 1
+    with pytest.raises(RuntimeError, match="not running"):
+        emulator.stats()

@@ -1,0 +1,94 @@
+"""The curated public surface: `__all__` is complete and sorted, and no dependency type leaks into it."""
+
+from __future__ import annotations
+
+import inspect
+import typing
+
+import pytest
+
+import deepset_cloud
+from deepset_cloud import async_client
+from deepset_cloud.sync_client import files as sync_files
+
+# The seed API (shared/seed/async_client_reference.md): names, parameter order and defaults.
+SEED_PARAMETERS = {
+    "list_files": ["api_key", "api_url", "workspace_name", "name", "content", "odata_filter", "batch_size", "timeout_s"],
+    "list_upload_sessions": ["api_key", "api_url", "workspace_name", "is_expired", "batch_size", "timeout_s"],
+    "get_upload_session": ["session_id", "api_key", "api_url", "workspace_name"],
+    "upload_file_paths": [
+        "file_paths", "api_key", "api_url", "workspace_name", "write_mode", "blocking", "timeout_s", "show_progress",
+    ],
+    "upload": [
+        "paths", "api_key", "api_url", "workspace_name", "write_mode", "blocking", "timeout_s", "show_progress",
+        "recursive",
+    ],
+    "upload_texts": [
+        "files", "api_key", "api_url", "workspace_name", "write_mode", "blocking", "timeout_s", "show_progress",
+    ],
+}  # fmt: skip
+SEED_DEFAULTS = {
+    "batch_size": 100,
+    "timeout_s": 300,
+    "blocking": True,
+    "show_progress": True,
+    "recursive": False,
+}
+
+
+def test_all_is_sorted_and_matches_the_public_names() -> None:
+    names = [name for name in deepset_cloud.__all__ if name != "__version__"]
+    assert names == sorted(names)
+    # `annotations` is the `from __future__ import annotations` feature flag, not an export.
+    public = {name for name in vars(deepset_cloud) if not name.startswith("_")} - {"annotations"}
+    modules = {name for name, value in vars(deepset_cloud).items() if inspect.ismodule(value)}
+    assert public - modules == set(names)
+
+
+@pytest.mark.parametrize("name", sorted(deepset_cloud.__all__))
+def test_every_public_name_imports(name: str) -> None:
+    assert getattr(deepset_cloud, name) is not None
+
+
+@pytest.mark.parametrize("module", [async_client.files, sync_files], ids=["async", "sync"])
+@pytest.mark.parametrize("function_name", sorted(SEED_PARAMETERS))
+def test_seed_functions_keep_names_order_and_defaults(module: object, function_name: str) -> None:
+    signature = inspect.signature(getattr(module, function_name))
+    leading = list(signature.parameters)[: len(SEED_PARAMETERS[function_name])]
+    assert leading == SEED_PARAMETERS[function_name]
+    for parameter in signature.parameters.values():
+        if parameter.name in SEED_DEFAULTS and parameter.name in SEED_PARAMETERS[function_name]:
+            assert parameter.default == SEED_DEFAULTS[parameter.name], parameter
+        if parameter.name in ("api_key", "api_url"):
+            assert parameter.default is None
+        if parameter.name == "workspace_name":
+            assert parameter.default is deepset_cloud.DEFAULT_WORKSPACE_NAME
+        if parameter.name == "write_mode":
+            assert parameter.default is deepset_cloud.WriteMode.KEEP
+
+
+def _public_callables() -> list[tuple[str, object]]:
+    found: list[tuple[str, object]] = []
+    for module in (async_client.files, sync_files):
+        found.extend(
+            (f"{module.__name__}.{name}", getattr(module, name))
+            for name in module.__all__
+            if callable(getattr(module, name))
+        )
+    for cls in (deepset_cloud.AsyncClient, deepset_cloud.Client):
+        found.extend(
+            (f"{cls.__name__}.{name}", member)
+            for name, member in vars(cls).items()
+            if callable(member)
+            and (not name.startswith("_") or name in ("__init__", "__aenter__", "__enter__"))
+        )
+    return found
+
+
+@pytest.mark.parametrize(("qualname", "function"), _public_callables(), ids=lambda value: str(value)[:60])
+def test_no_dependency_type_leaks_into_public_signatures(qualname: str, function: typing.Any) -> None:
+    hints = typing.get_type_hints(function)
+    for hint in hints.values():
+        text = repr(hint)
+        assert "aiohttp" not in text, (qualname, text)
+        assert "cattrs" not in text, (qualname, text)
