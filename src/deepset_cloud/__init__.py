@@ -55,7 +55,9 @@ from deepset_cloud.models import (
 
 try:
     __version__ = importlib.metadata.version("deepset-cloud")
-except importlib.metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree without metadata
+except (
+    importlib.metadata.PackageNotFoundError
+):  # pragma: no cover - running from a source tree without metadata
     __version__ = "0.0.0"
 
 # A library never configures logging; applications attach handlers to "deepset_cloud".

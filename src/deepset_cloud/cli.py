@@ -15,7 +15,7 @@ from uuid import UUID
 
 import attrs
 
-from deepset_cloud import __version__
+from deepset_cloud import DEFAULT_WORKSPACE_NAME, __version__
 from deepset_cloud.errors import DeepsetCloudError
 from deepset_cloud.models import WriteMode
 
@@ -36,8 +36,9 @@ def _credentials(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _workspace(args: argparse.Namespace) -> dict[str, str]:
-    return {} if args.workspace_name is None else {"workspace_name": args.workspace_name}
+def _workspace(args: argparse.Namespace) -> str:
+    # The sentinel defers to DEFAULT_WORKSPACE_NAME from the environment, resolved at call time.
+    return DEFAULT_WORKSPACE_NAME if args.workspace_name is None else str(args.workspace_name)
 
 
 def _print_json(value: object) -> None:
@@ -59,7 +60,7 @@ def _upload(args: argparse.Namespace) -> int:
         recursive=args.recursive,
         desired_file_types=args.use_type or None,
         safe_mode=args.safe_mode,
-        **_workspace(args),
+        workspace_name=_workspace(args),
     )
     print(format_report(report))
     return 1 if report.failed_upload_count else 0
@@ -74,7 +75,7 @@ def _list_files(args: argparse.Namespace) -> int:
         name=args.name,
         odata_filter=args.odata_filter,
         batch_size=args.batch_size,
-        **_workspace(args),
+        workspace_name=_workspace(args),
     ):
         for item in page:
             print(f"{item.file_id}  {item.created_at.isoformat()}  {item.size:>10}  {item.name}")
@@ -89,7 +90,7 @@ def _list_upload_sessions(args: argparse.Namespace) -> int:
         api_url=args.api_url,
         is_expired=args.is_expired,
         batch_size=args.batch_size,
-        **_workspace(args),
+        workspace_name=_workspace(args),
     ):
         for session in page:
             print(
@@ -102,7 +103,7 @@ def _get_upload_session(args: argparse.Namespace) -> int:
     from deepset_cloud.sync_client import files
 
     status = files.get_upload_session(
-        session_id=UUID(args.session_id), api_key=args.api_key, api_url=args.api_url, **_workspace(args)
+        session_id=UUID(args.session_id), api_key=args.api_key, api_url=args.api_url, workspace_name=_workspace(args)
     )
     _print_json(attrs.asdict(status))
     return 0
@@ -121,7 +122,7 @@ def _download(args: argparse.Namespace) -> int:
         api_url=args.api_url,
         show_progress=args.show_progress,
         safe_mode=args.safe_mode,
-        **_workspace(args),
+        workspace_name=_workspace(args),
     )
     return 0
 

@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from emulator_api import Api
 
 from deepset_cloud.emulator import ThreadedEmulator
+from emulator.emulator_api import Api
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ from collections.abc import Callable
 import aiohttp
 import anyio
 import pytest
-from emulator_api import Api
 
 from deepset_cloud.emulator import ThreadedEmulator
+from emulator.emulator_api import Api
 
 pytestmark = pytest.mark.anyio
 

@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 import aiohttp
 import pytest
-from emulator_api import Api, poll
 
 from deepset_cloud.emulator import ThreadedEmulator
+from emulator.emulator_api import Api, poll
 
 pytestmark = pytest.mark.anyio
 

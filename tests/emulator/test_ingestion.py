@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from emulator_api import Api
+
+from emulator.emulator_api import Api
 
 pytestmark = pytest.mark.anyio
 

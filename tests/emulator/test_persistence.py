@@ -9,9 +9,9 @@ from typing import Any
 import aiohttp
 import anyio
 import pytest
-from emulator_api import Api
 
 from deepset_cloud.emulator import ThreadedEmulator
+from emulator.emulator_api import Api
 
 pytestmark = pytest.mark.anyio
 

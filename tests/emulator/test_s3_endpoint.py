@@ -9,9 +9,9 @@ from typing import Any
 
 import aiohttp
 import pytest
-from emulator_api import Api, Reply, poll
 
 from deepset_cloud.emulator import ThreadedEmulator
+from emulator.emulator_api import Api, Reply, poll
 
 pytestmark = pytest.mark.anyio
 

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 
 import aiohttp
 import pytest
-from emulator_api import Api, poll
 
 from deepset_cloud.emulator import ThreadedEmulator
 from deepset_cloud.emulator._time import now_us
+from emulator.emulator_api import Api, poll
 
 pytestmark = pytest.mark.anyio
 
