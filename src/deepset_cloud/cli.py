@@ -103,7 +103,10 @@ def _get_upload_session(args: argparse.Namespace) -> int:
     from deepset_cloud.sync_client import files
 
     status = files.get_upload_session(
-        session_id=UUID(args.session_id), api_key=args.api_key, api_url=args.api_url, workspace_name=_workspace(args)
+        session_id=UUID(args.session_id),
+        api_key=args.api_key,
+        api_url=args.api_url,
+        workspace_name=_workspace(args),
     )
     _print_json(attrs.asdict(status))
     return 0

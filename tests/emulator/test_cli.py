@@ -8,6 +8,7 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from deepset_cloud.emulator._cli import DEFAULT_API_KEY, build_parser, config_from_args
+from deepset_cloud.emulator._cli import DEFAULT_ADMIN_TOKEN, DEFAULT_API_KEY, build_parser, config_from_args
 
 _STARTUP_TIMEOUT_S = 30
 
@@ -171,3 +172,44 @@ def test_every_config_knob_has_an_option() -> None:
     assert (config.timestamp_style, config.auto_create_workspaces, config.seed) == ("+00:00", False, 9)
     assert (config.admin_token, config.search_index_lag_s) == ("adm", 2.0)
     assert [(f.route, f.rate, f.status) for f in config.faults] == [("s3_post", 0.1, 503)]
+
+
+def test_stops_cleanly_with_a_request_in_flight(tmp_path: Path) -> None:
+    """SIGTERM while a (slowed) request is being served: exit 0, no task destroyed while pending."""
+    proc = _spawn("--data-dir", str(tmp_path / "data"), "--fault", "route=list_files,latency_s=30")
+    try:
+        url = _first_line(proc)
+        request = urllib.request.Request(
+            f"{url}/workspaces/cli/files", headers={"Authorization": f"Bearer {DEFAULT_API_KEY}"}
+        )
+        outcome: list[BaseException | int] = []
+
+        def slow_request() -> None:
+            try:
+                with urllib.request.urlopen(request, timeout=60) as response:
+                    outcome.append(response.status)
+            except (urllib.error.URLError, ConnectionError) as exc:
+                outcome.append(exc)
+
+        client = threading.Thread(target=slow_request)
+        client.start()
+        admin = urllib.request.Request(
+            url.replace("/api/v1", "/_emulator/stats"),
+            headers={"Authorization": f"Bearer {DEFAULT_ADMIN_TOKEN}"},
+        )
+        # Wait until the server has counted the slowed request, i.e. it is in flight.
+        for _ in range(200):
+            with urllib.request.urlopen(admin, timeout=10) as response:
+                if "list_files" in response.read().decode():
+                    break
+            client.join(0.05)
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=30)
+        client.join(timeout=30)
+        assert proc.returncode == 0
+        assert "Task was destroyed" not in stderr
+        assert outcome, "the in-flight request neither finished nor failed"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from deepset_cloud.emulator._config import EmulatorConfig
 from deepset_cloud.emulator._faults import parse_fault_option
-from deepset_cloud.emulator._server import Emulator
+from deepset_cloud.emulator._server import Emulator, cancel_leftover_tasks
 
 __all__ = ["build_parser", "main"]
 
@@ -147,6 +147,8 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "python -m deepset_cl
     try:
         return loop.run_until_complete(_serve(config, args.host, args.port, default_key=not args.api_keys))
     finally:
+        loop.run_until_complete(cancel_leftover_tasks())
+        loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
 
 

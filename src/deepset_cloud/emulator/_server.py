@@ -179,6 +179,7 @@ class ThreadedEmulator:
             self._loop.run_forever()
         finally:
             self._loop.run_until_complete(self.emulator.stop())
+            self._loop.run_until_complete(cancel_leftover_tasks())
             self._loop.run_until_complete(self._loop.shutdown_asyncgens())
             self._loop.close()
 
@@ -270,3 +271,12 @@ class ThreadedEmulator:
 
     def __repr__(self) -> str:
         return f"<ThreadedEmulator {self.api_url} data_dir={str(self.config.data_dir)!r}>"
+
+
+async def cancel_leftover_tasks() -> None:
+    """Cancel and await handler tasks still pending after shutdown, so none is destroyed while pending."""
+    current = asyncio.current_task()
+    leftovers = [task for task in asyncio.all_tasks() if task is not current]
+    for task in leftovers:
+        task.cancel()
+    await asyncio.gather(*leftovers, return_exceptions=True)
