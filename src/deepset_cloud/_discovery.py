@@ -22,6 +22,7 @@ import os
 import stat
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import attrs
 
@@ -77,8 +78,8 @@ class Discovery:
         return len(self.files) + sum(1 for file in self.files if file.sidecar is not None)
 
 
-@attrs.frozen
-class _Candidate:
+class _Candidate(NamedTuple):
+    # A tuple, not an attrs class: one is made for every file found, and a tuple is cheaper to build.
     path: Path
     mtime_ns: int
     size: int
@@ -115,7 +116,7 @@ def _suffix(name: str) -> str:
 def validate_sidecar(path: Path) -> str | None:
     """Return why the sidecar at `path` is unusable, or None if it holds a JSON object."""
     try:
-        raw = path.read_bytes()
+        raw = _read_bytes(path)
     except OSError as exc:
         return f"cannot be read ({exc.strerror or exc})"
     try:
@@ -125,6 +126,23 @@ def validate_sidecar(path: Path) -> str | None:
     if not isinstance(value, dict):
         return f"must hold a JSON object, not {type(value).__name__}"
     return None
+
+
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _read_bytes(path: Path) -> bytes:
+    # Like `Path.read_bytes` (to the end of the file), without the buffered file object: runs per sidecar.
+    fd = os.open(path, _OPEN_FLAGS)
+    try:
+        chunks: list[bytes] = []
+        want = os.fstat(fd).st_size + 1  # a file that did not grow is read in one call
+        while chunk := os.read(fd, want):
+            chunks.append(chunk)
+            want = 64 * 1024
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def discover_paths(
@@ -157,17 +175,18 @@ def discover_paths(
     sidecars_by_name: dict[str, list[_Candidate]] = {}
     filtered_names: set[str] = set()
     seen: set[str] = set()
+    # One path given: a walk that follows no directory links cannot reach a file twice.
+    may_repeat = len(given) > 1
     order = 0
 
-    for path, status in _walk(given, recursive=recursive, skipped=skipped):
-        key = os.path.abspath(path)
-        if key in seen:
-            skipped.append(SkippedFile(path=path, reason="listed more than once"))
-            continue
-        seen.add(key)
+    for path, name, key, status in _walk(given, recursive=recursive, skipped=skipped):
+        if may_repeat:
+            if key in seen:
+                skipped.append(SkippedFile(path=path, reason="listed more than once"))
+                continue
+            seen.add(key)
         candidate = _Candidate(path=path, mtime_ns=status.st_mtime_ns, size=status.st_size, order=order)
         order += 1
-        name = path.name
         if name.endswith(META_SUFFIX):
             sidecars_by_name.setdefault(name[: -len(META_SUFFIX)], []).append(candidate)
             continue
@@ -182,6 +201,9 @@ def discover_paths(
 
     kept: dict[str, _Candidate] = {}
     for name, candidates in files_by_name.items():
+        if len(candidates) == 1:  # the common case
+            kept[name] = candidates[0]
+            continue
         newest = max(candidates, key=lambda c: (c.mtime_ns, -c.order))
         kept[name] = newest
         for other in candidates:
@@ -225,6 +247,8 @@ def discover_paths(
 
 
 def _choose_sidecar(file_path: Path, candidates: list[_Candidate]) -> _Candidate:
+    if len(candidates) == 1:  # the common case: no paths to build and compare
+        return candidates[0]
     beside = file_path.parent / f"{file_path.name}{META_SUFFIX}"
     for candidate in candidates:
         if candidate.path == beside:
@@ -232,10 +256,12 @@ def _choose_sidecar(file_path: Path, candidates: list[_Candidate]) -> _Candidate
     return max(candidates, key=lambda c: (c.mtime_ns, -c.order))
 
 
-def _walk(
-    given: list[Path], *, recursive: bool, skipped: list[SkippedFile]
-) -> Iterator[tuple[Path, os.stat_result]]:
-    """Yield every regular file under `given` with its stat; record everything else as skipped."""
+_Found = tuple[Path, str, str, os.stat_result]
+"""A regular file: its path, its name, its absolute path (the key against listing it twice), its stat."""
+
+
+def _walk(given: list[Path], *, recursive: bool, skipped: list[SkippedFile]) -> Iterator[_Found]:
+    """Yield every regular file under `given`; record everything else as skipped."""
     for path in given:
         try:
             status = path.stat()
@@ -243,28 +269,33 @@ def _walk(
             skipped.append(SkippedFile(path=path, reason=f"cannot be read ({exc.strerror or exc})"))
             continue
         if stat.S_ISREG(status.st_mode):
-            yield path, status
+            yield path, path.name, os.path.abspath(path), status
         elif stat.S_ISDIR(status.st_mode):
             yield from _walk_directory(path, recursive=recursive, skipped=skipped)
         else:
             skipped.append(SkippedFile(path=path, reason="not a regular file or directory"))
 
 
-def _walk_directory(
-    directory: Path, *, recursive: bool, skipped: list[SkippedFile]
-) -> Iterator[tuple[Path, os.stat_result]]:
+def _walk_directory(directory: Path, *, recursive: bool, skipped: list[SkippedFile]) -> Iterator[_Found]:
     pending = [directory]
     while pending:
         current = pending.pop()
         try:
             with os.scandir(current) as scan:
-                entries = sorted(scan, key=lambda entry: entry.name)
+                # Reverse name order, popped from the end: each entry (and the stat it caches) is freed
+                # as soon as it is handled, so a big folder's entries are not all held at once.
+                entries = sorted(scan, key=lambda entry: entry.name, reverse=True)
         except OSError as exc:
             skipped.append(SkippedFile(path=current, reason=f"cannot be listed ({exc.strerror or exc})"))
             continue
+        # An entry's name has no separator and is never "." or "..": joining it onto the folder's
+        # absolute path gives exactly `os.path.abspath` of the entry, without normalising every path.
+        absolute = os.path.join(os.path.abspath(current), "")
         subdirectories: list[Path] = []
-        for entry in entries:
-            path = Path(entry.path)
+        while entries:
+            entry = entries.pop()
+            name = entry.name
+            path = current / name
             try:
                 is_directory = entry.is_dir(follow_symlinks=False)
                 status = entry.stat()  # follows symlinks to files
@@ -279,7 +310,7 @@ def _walk_directory(
             elif stat.S_ISDIR(status.st_mode):
                 skipped.append(SkippedFile(path=path, reason="symbolic link to a directory (not followed)"))
             elif stat.S_ISREG(status.st_mode):
-                yield path, status
+                yield path, name, absolute + name, status
             else:
                 skipped.append(SkippedFile(path=path, reason="not a regular file"))
         # Depth-first in name order: reversed so the first subdirectory is walked first.

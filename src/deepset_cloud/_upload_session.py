@@ -14,8 +14,9 @@ wrapped in an ExceptionGroup.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import timezone
 from typing import TYPE_CHECKING
 
 import anyio
@@ -57,13 +58,18 @@ class SessionSlot:
     closed: bool = False
     drained: anyio.Event = attrs.Factory(anyio.Event)
     names: set[str] | None = None
+    _expires_at_s: float = attrs.field(init=False)
 
-    def expires_within(self, margin_s: float) -> bool:
-        """Whether the session expires within `margin_s` seconds from now."""
+    def __attrs_post_init__(self) -> None:
+        # As a POSIX timestamp once: the rollover check runs for every bundle.
         expires_at = self.session.expires_at
         if expires_at.tzinfo is None:
             expires_at = expires_at.replace(tzinfo=timezone.utc)
-        return datetime.now(timezone.utc) + timedelta(seconds=margin_s) >= expires_at
+        self._expires_at_s = expires_at.timestamp()
+
+    def expires_within(self, margin_s: float) -> bool:
+        """Whether the session expires within `margin_s` seconds from now."""
+        return time.time() + margin_s >= self._expires_at_s
 
 
 @attrs.frozen(slots=True)
@@ -141,7 +147,12 @@ class SessionUploader:
                     async with send:
                         for bundle in bundles:
                             slot = await self._slot_for(bundle)
-                            await send.send(_Job(bundle, slot))
+                            job = _Job(bundle, slot)
+                            try:
+                                # No checkpoint while there is room: a send is a few list operations.
+                                send.send_nowait(job)
+                            except anyio.WouldBlock:
+                                await send.send(job)
                             self._stats.queued(send.statistics().current_buffer_used)
                 except Exception as exc:
                     self._fail(exc)
@@ -250,7 +261,7 @@ class SessionUploader:
 
     async def _worker(self, receive: MemoryObjectReceiveStream[_Job]) -> None:
         async with receive:
-            async for job in receive:
+            while (job := await _next_job(receive)) is not None:
                 self._stats.job_started()
                 try:
                     await self._upload_bundle(job)
@@ -288,3 +299,21 @@ class SessionUploader:
             ok = True
         self._progress.advance()
         return ok
+
+
+async def _next_job(receive: MemoryObjectReceiveStream[_Job]) -> _Job | None:
+    """Return the next job, or None once the producer is done and the queue is empty.
+
+    A queued job is taken without a checkpoint (anyio's `receive` always yields to the event loop
+    first, a whole loop iteration per job); the worker yields anyway while it posts.
+    """
+    try:
+        return receive.receive_nowait()
+    except anyio.WouldBlock:
+        pass
+    except anyio.EndOfStream:
+        return None
+    try:
+        return await receive.receive()
+    except anyio.EndOfStream:
+        return None
