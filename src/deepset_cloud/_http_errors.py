@@ -140,7 +140,8 @@ def build_api_error(
     if messages:
         summary += ": " + "; ".join(messages)
     hint = _hint(status, retry_after)
-    message = f"{summary}. {hint}" if hint else summary
+    # The server's own message may already end a sentence; never print "..".
+    message = f"{summary.rstrip('.')}. {hint}" if hint else summary
     details: dict[str, Any] = {"messages": tuple(messages), "request_id": headers.get("X-Request-Id")}
     if status == 429 or status >= 500:
         details["retry_after"] = retry_after
