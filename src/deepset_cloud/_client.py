@@ -15,7 +15,7 @@ from deepset_cloud._download import download_files
 from deepset_cloud._pagination import iterate_file_pages, iterate_session_pages
 from deepset_cloud._retry import RetryPolicy
 from deepset_cloud._transport import Transport
-from deepset_cloud._upload import UploadSettings, upload_memory_files, upload_paths
+from deepset_cloud._upload import UploadOptions, UploadSettings, upload_memory_files, upload_paths
 from deepset_cloud.errors import ConfigurationError
 from deepset_cloud.models import (
     DeepsetCloudFile,
@@ -47,7 +47,8 @@ class AsyncClient:
         workspace_name: the default workspace of this client. Defaults to `DEFAULT_WORKSPACE_NAME` from
             the same sources, read when a call needs it.
         timeout_s: the longest wait for a connection or for any read of a response, in seconds.
-        s3_concurrency: how many file uploads run at once (default 10, 4 behind an HTTP proxy).
+        s3_concurrency: how many files are uploaded or downloaded at once (default 10; uploads use 4
+            behind an HTTP proxy).
         retry: how failed requests are retried (default: `RetryPolicy()`).
         max_files_per_session: objects (files and metadata sidecars) per upload session before a new
             session is opened.
@@ -203,7 +204,7 @@ class AsyncClient:
             The session's status with its ingestion counts.
 
         Raises:
-            ConfigurationError: no workspace is configured.
+            ConfigurationError: no workspace is configured, or `session_id` is not a UUID.
             NotFoundError: the session or the workspace does not exist.
             APIError: the API refused the request.
             TransportError: the API could not be reached.
@@ -245,7 +246,7 @@ class AsyncClient:
         Raises:
             ConfigurationError: a path does not exist, a sidecar is invalid, or no workspace is configured.
             IngestionTimeoutError: `blocking` and ingestion did not finish within `timeout_s`.
-            APIError: the API refused to open or close an upload session.
+            APIError: the API refused to open or close an upload session, or rejected the API key.
             TransportError: the API could not be reached.
         """
         workspace = self._workspace(workspace_name)
@@ -256,13 +257,15 @@ class AsyncClient:
             paths=list(paths),
             recursive=recursive,
             desired_file_types=desired_file_types,
-            write_mode=write_mode,
-            blocking=blocking,
-            timeout_s=timeout_s,
-            show_progress=show_progress,
-            enable_parallel_processing=enable_parallel_processing,
-            safe_mode=safe_mode,
-            settings=self._upload_settings,
+            options=UploadOptions(
+                write_mode=write_mode,
+                blocking=blocking,
+                timeout_s=timeout_s,
+                show_progress=show_progress,
+                enable_parallel_processing=enable_parallel_processing,
+                safe_mode=safe_mode,
+                settings=self._upload_settings,
+            ),
         )
 
     async def upload_file_paths(
@@ -291,7 +294,7 @@ class AsyncClient:
         Raises:
             ConfigurationError: a path does not exist, a sidecar is invalid, or no workspace is configured.
             IngestionTimeoutError: `blocking` and ingestion did not finish within `timeout_s`.
-            APIError: the API refused to open or close an upload session.
+            APIError: the API refused to open or close an upload session, or rejected the API key.
             TransportError: the API could not be reached.
         """
         return await self.upload(
@@ -329,9 +332,11 @@ class AsyncClient:
             What was uploaded and failed, and the ingestion counts when `blocking`.
 
         Raises:
-            ConfigurationError: a name is empty, or no workspace is configured.
+            ConfigurationError: a file has no name, is of the wrong type or has metadata that is not a
+                JSON-serialisable dict, a name ends with `.meta.json` (reserved for metadata in session
+                uploads), or no workspace is configured; raised before any request.
             IngestionTimeoutError: `blocking` and ingestion did not finish within `timeout_s`.
-            APIError: the API refused to open or close an upload session.
+            APIError: the API refused to open or close an upload session, or rejected the API key.
             TransportError: the API could not be reached.
         """
         return await self._upload_memory(
@@ -364,9 +369,11 @@ class AsyncClient:
             What was uploaded and failed, and the ingestion counts when `blocking`.
 
         Raises:
-            ConfigurationError: a name is empty, or no workspace is configured.
+            ConfigurationError: a file has no name, is of the wrong type or has metadata that is not a
+                JSON-serialisable dict, a name ends with `.meta.json` (reserved for metadata in session
+                uploads), or no workspace is configured; raised before any request.
             IngestionTimeoutError: `blocking` and ingestion did not finish within `timeout_s`.
-            APIError: the API refused to open or close an upload session.
+            APIError: the API refused to open or close an upload session, or rejected the API key.
             TransportError: the API could not be reached.
         """
         return await self._upload_memory(
@@ -389,13 +396,14 @@ class AsyncClient:
             await self._transport.http_session(),
             workspace=workspace,
             files=list(files),
-            write_mode=write_mode,
-            blocking=blocking,
-            timeout_s=timeout_s,
-            show_progress=show_progress,
-            enable_parallel_processing=enable_parallel_processing,
-            safe_mode=False,
-            settings=self._upload_settings,
+            options=UploadOptions(
+                write_mode=write_mode,
+                blocking=blocking,
+                timeout_s=timeout_s,
+                show_progress=show_progress,
+                enable_parallel_processing=enable_parallel_processing,
+                settings=self._upload_settings,
+            ),
         )
 
     async def download(

@@ -26,6 +26,7 @@ from typing import NamedTuple
 
 import attrs
 
+from deepset_cloud._fileio import read_file
 from deepset_cloud.errors import ConfigurationError
 from deepset_cloud.models import SkippedFile
 
@@ -116,7 +117,7 @@ def _suffix(name: str) -> str:
 def validate_sidecar(path: Path) -> str | None:
     """Return why the sidecar at `path` is unusable, or None if it holds a JSON object."""
     try:
-        raw = _read_bytes(path)
+        _, raw = read_file(path)
     except OSError as exc:
         return f"cannot be read ({exc.strerror or exc})"
     try:
@@ -126,23 +127,6 @@ def validate_sidecar(path: Path) -> str | None:
     if not isinstance(value, dict):
         return f"must hold a JSON object, not {type(value).__name__}"
     return None
-
-
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
-
-
-def _read_bytes(path: Path) -> bytes:
-    # Like `Path.read_bytes` (to the end of the file), without the buffered file object: runs per sidecar.
-    fd = os.open(path, _OPEN_FLAGS)
-    try:
-        chunks: list[bytes] = []
-        want = os.fstat(fd).st_size + 1  # a file that did not grow is read in one call
-        while chunk := os.read(fd, want):
-            chunks.append(chunk)
-            want = 64 * 1024
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
 
 
 def discover_paths(

@@ -19,6 +19,7 @@ from uuid import UUID
 import anyio
 
 from deepset_cloud._api import DeepsetCloudAPI
+from deepset_cloud._discovery import META_SUFFIX
 from deepset_cloud._pagination import iterate_file_pages
 from deepset_cloud.errors import ConfigurationError, DeepsetCloudError, RequestTimeout
 from deepset_cloud.models import DownloadReport, FailedDownload, File
@@ -30,7 +31,6 @@ logger = logging.getLogger("deepset_cloud")
 _MAX_NAME_BYTES = 200  # leaves room for "_123" and ".meta.json" under the usual 255-byte limit
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {f"{p}{n}" for p in ("COM", "LPT") for n in range(1, 10)}
 _WINDOWS_FORBIDDEN = set('<>:"|?*')
-_META_SUFFIX = ".meta.json"
 
 
 def safe_file_name(name: str, file_id: UUID, *, windows: bool = os.name == "nt") -> str:
@@ -68,7 +68,7 @@ class LocalNames:
         self._reserved: set[str] = {name.casefold() for name in os.listdir(folder)}
 
     def _taken(self, candidate: str) -> bool:
-        names = [candidate, candidate + _META_SUFFIX] if self._include_meta else [candidate]
+        names = [candidate, candidate + META_SUFFIX] if self._include_meta else [candidate]
         return any(
             name.casefold() in self._reserved or os.path.lexists(self._folder / name) for name in names
         )
@@ -84,13 +84,13 @@ class LocalNames:
             candidate = f"{stem}_{counter}{suffix}"
         self._reserved.add(candidate.casefold())
         if self._include_meta:
-            self._reserved.add((candidate + _META_SUFFIX).casefold())
+            self._reserved.add((candidate + META_SUFFIX).casefold())
         return self._folder / candidate
 
     def release(self, path: Path) -> None:
         """Give a reserved name back (its download failed)."""
         self._reserved.discard(path.name.casefold())
-        self._reserved.discard((path.name + _META_SUFFIX).casefold())
+        self._reserved.discard((path.name + META_SUFFIX).casefold())
 
 
 def _prepare_folder(file_dir: Path) -> Path:
@@ -135,10 +135,10 @@ class _Downloader:
             if self.include_meta:
                 meta: dict[str, Any] = await self.api.get_file_meta(self.workspace, file.file_id)
                 await anyio.Path(meta_part).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-                os.replace(meta_part, dest.with_name(dest.name + _META_SUFFIX))
+                os.replace(meta_part, dest.with_name(dest.name + META_SUFFIX))
             os.replace(part, dest)
         except (DeepsetCloudError, OSError) as exc:
-            _remove_quietly(part, meta_part, dest.with_name(dest.name + _META_SUFFIX))
+            _remove_quietly(part, meta_part, dest.with_name(dest.name + META_SUFFIX))
             self.names.release(dest)
             reason = str(exc) if isinstance(exc, DeepsetCloudError) else f"cannot write {dest.name}: {exc}"
             logger.warning("download of %r (%s) failed: %s", file.name, file.file_id, reason)

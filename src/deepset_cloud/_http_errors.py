@@ -2,8 +2,8 @@
 
 Connection problems (aiohttp, asyncio) become `TransportError`s; non-2xx answers become the `APIError`
 subclass for their status, with the server's messages (`{"errors": [...]}`, `{"detail": ...}`, or the
-visible text of an HTML/plain body, truncated) and a hint. Nothing here ever sees request headers, so no
-message can contain the API key.
+visible text of an HTML/plain body, truncated) and a hint. No message is built from request headers, and
+the aiohttp error kept as the cause has the Authorization header redacted, so neither shows the API key.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from deepset_cloud.errors import (
     APIError,
@@ -79,7 +80,20 @@ async def map_transport_errors(method: str, url: str) -> AsyncIterator[None]:
         raise RequestTimeout(f"{method} {url}: no response in time", method=method, url=url) from exc
     except (aiohttp.ClientError, ConnectionError) as exc:
         detail = str(exc) or type(exc).__name__
+        _redact_request_headers(exc)
         raise TransportError(f"{method} {url}: connection failed ({detail})", method=method, url=url) from exc
+
+
+def _redact_request_headers(exc: BaseException) -> None:
+    # A `ClientResponseError` (e.g. for a malformed answer) keeps the request's headers, bearer token
+    # included, and its repr shows them; it stays reachable as our error's `__cause__`.
+    if not isinstance(exc, aiohttp.ClientResponseError):
+        return
+    headers = exc.request_info.headers
+    if "Authorization" in headers:
+        redacted = CIMultiDict(headers)
+        redacted["Authorization"] = "<redacted>"
+        exc.request_info = exc.request_info._replace(headers=CIMultiDictProxy(redacted))
 
 
 def _error_messages(body: bytes, content_type: str) -> list[str]:

@@ -58,7 +58,6 @@ async def iterate_file_pages(
     odata_filter: str | None = None,
     batch_size: int = 100,
     timeout_s: float | None = None,
-    first_page: Page[File] | None = None,
 ) -> AsyncGenerator[Page[File], None]:
     """Yield every page of files of `workspace` matching the filters, following the cursor.
 
@@ -70,7 +69,6 @@ async def iterate_file_pages(
         odata_filter: OData filter on file metadata.
         batch_size: files per page.
         timeout_s: bound on the whole iteration (None = unbounded).
-        first_page: an already fetched first page (download fetches it to learn the total).
 
     Raises:
         RequestTimeout: the iteration took longer than `timeout_s`.
@@ -79,20 +77,17 @@ async def iterate_file_pages(
     budget = _Budget(timeout_s, f"listing the files of {workspace!r}")
     after: tuple[datetime, UUID] | None = None
     while True:
-        if first_page is not None:
-            page, first_page = first_page, None
-        else:
-            page = await budget.run(
-                functools.partial(
-                    api.list_files_page,
-                    workspace,
-                    limit=batch_size,
-                    name=name,
-                    content=content,
-                    odata_filter=odata_filter,
-                    after=after,
-                )
+        page = await budget.run(
+            functools.partial(
+                api.list_files_page,
+                workspace,
+                limit=batch_size,
+                name=name,
+                content=content,
+                odata_filter=odata_filter,
+                after=after,
             )
+        )
         if not page.data:
             return
         yield page

@@ -113,6 +113,16 @@ class _LoopThread:
             self._ready.set()
             await portal.sleep_until_stopped()
 
+    def wait_for(self, event: threading.Event) -> None:
+        """Block until `event` is set (from another thread).
+
+        Raises:
+            SyncFacadeError: the loop thread died first (noticed within `_POLL_S`).
+        """
+        while not event.wait(_POLL_S):
+            if not self.thread.is_alive():
+                raise SyncFacadeError("The SDK's event loop thread stopped unexpectedly.")
+
     def spawn(self, fn: Callable[[], Awaitable[None]]) -> None:
         """Start `fn()` as a task nobody waits for (on the loop thread); failures are logged."""
 
@@ -232,9 +242,7 @@ class _Call(Generic[T]):
     def wait(self) -> None:
         """Wait until the task finished; on interruption cancel it, allow its cleanup, re-raise."""
         try:
-            while not self.finished.wait(_POLL_S):
-                if not self._loop_thread.thread.is_alive():
-                    raise SyncFacadeError("The SDK's event loop thread stopped unexpectedly.")
+            self._loop_thread.wait_for(self.finished)
         except BaseException:
             if self._loop_thread.thread.is_alive():
                 self.cancel()
@@ -429,9 +437,7 @@ class _SyncContext(AbstractContextManager[T]):
         loop_thread = _loop_thread_for_caller()
         owner = self._owner = _Call(loop_thread, self._own, (), {})
         try:
-            while not self._entered.wait(_POLL_S):
-                if not loop_thread.thread.is_alive():
-                    raise SyncFacadeError("The SDK's event loop thread stopped unexpectedly.")
+            loop_thread.wait_for(self._entered)
         except BaseException:
             owner.cancel()
             owner.finished.wait(CANCEL_GRACE_S)

@@ -30,11 +30,6 @@ class ProgressBar:
 
             self._bar = tqdm(total=total, desc=description, unit=unit, leave=True, dynamic_ncols=True)
 
-    @property
-    def done(self) -> int:
-        """How far the bar has counted."""
-        return self._done
-
     def advance(self, count: int = 1) -> None:
         """Count `count` more items as done."""
         self._done += count

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
-import os
 import re
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
@@ -28,6 +27,8 @@ import aiohttp
 import anyio
 import attrs
 
+from deepset_cloud._fileio import read_file
+from deepset_cloud._http_errors import parse_retry_after
 from deepset_cloud._retry import RetryPolicy
 from deepset_cloud.errors import UploadError
 
@@ -128,16 +129,6 @@ def parse_s3_error(body: bytes) -> tuple[str | None, str | None]:
     )
 
 
-def _retry_after(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return seconds if seconds >= 0 else None
-
-
 def s3_upload_error(
     file_name: str, status: int, body: bytes, *, retry_after: str | None = None
 ) -> UploadError:
@@ -152,7 +143,7 @@ def s3_upload_error(
         s3_code=code,
         status_code=status,
         is_retryable=retryable,
-        retry_after=_retry_after(retry_after),
+        retry_after=parse_retry_after(retry_after),
     )
 
 
@@ -208,11 +199,6 @@ class PresignedPost:
         self._stream_threshold = stream_threshold
         self._bytes_timeout = timeouts.for_body(streamed=False)
         self._stream_timeout = timeouts.for_body(streamed=True)
-
-    @property
-    def template(self) -> MultipartTemplate:
-        """The prebuilt multipart template of this session."""
-        return self._template
 
     async def upload(self, name: str, source: bytes | str | Path) -> None:
         """Upload one object named `name` from bytes, text (UTF-8) or a file on disk.
@@ -314,28 +300,9 @@ def _as_bytes(content: bytes | str) -> bytes:
     return content.encode() if isinstance(content, str) else content
 
 
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
-
-
 def _read_if_tiny(path: Path) -> tuple[int, bytes | None]:
-    """Return the file's size and, if it is tiny, its content (read inline: cheaper than a thread hop).
-
-    One open, fstat and read on the descriptor: no separate stat call, no buffered file object (this
-    runs once per uploaded object). Like `Path.read_bytes`, it reads to the end even if the file grew.
-    """
-    fd = os.open(path, _OPEN_FLAGS)
-    try:
-        size = os.fstat(fd).st_size
-        if size > INLINE_READ_BYTES:
-            return size, None
-        chunks: list[bytes] = []
-        want = size + 1  # a file that did not grow is read in one call; the next one returns b""
-        while chunk := os.read(fd, want):
-            chunks.append(chunk)
-            want = INLINE_READ_BYTES
-        return size, b"".join(chunks)
-    finally:
-        os.close(fd)
+    """Return the file's size and, if it is tiny, its content (read inline: cheaper than a thread hop)."""
+    return read_file(path, INLINE_READ_BYTES)
 
 
 def _describe(exc: BaseException) -> str:

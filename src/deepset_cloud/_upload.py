@@ -11,7 +11,7 @@ with its error (`failed`), or skipped with a reason (`skipped`).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +31,7 @@ from deepset_cloud._upload_settings import (
     PipelineStats,
     UploadAPI,
     UploadObject,
+    UploadOptions,
     UploadSettings,
     UploadTally,
     logger,
@@ -44,7 +45,6 @@ from deepset_cloud.models import (
     IngestionCounts,
     SkippedFile,
     UploadReport,
-    WriteMode,
 )
 
 if TYPE_CHECKING:
@@ -53,13 +53,14 @@ if TYPE_CHECKING:
 __all__ = [
     "DIRECT_UPLOAD_THRESHOLD",
     "PipelineStats",
+    "UploadOptions",
     "UploadSettings",
     "upload_memory_files",
     "upload_paths",
     "wait_for_ingestion",
 ]
 
-_DEFAULT_SETTINGS = UploadSettings()
+_DEFAULT_OPTIONS = UploadOptions()
 
 
 async def upload_paths(
@@ -70,14 +71,7 @@ async def upload_paths(
     paths: Sequence[Path | str],
     recursive: bool = False,
     desired_file_types: Sequence[str] | None = None,
-    write_mode: WriteMode = WriteMode.KEEP,
-    blocking: bool = True,
-    timeout_s: float | None = None,
-    show_progress: bool = True,
-    enable_parallel_processing: bool = False,
-    safe_mode: bool = False,
-    settings: UploadSettings = _DEFAULT_SETTINGS,
-    stats: PipelineStats | None = None,
+    options: UploadOptions = _DEFAULT_OPTIONS,
 ) -> UploadReport:
     """Upload files and folders (with their `.meta.json` sidecars) to a workspace.
 
@@ -88,14 +82,7 @@ async def upload_paths(
         paths: files and folders.
         recursive: walk folders into all levels.
         desired_file_types: suffixes to upload (with or without dot, any case); None: the default types.
-        write_mode: what happens to files whose name already exists.
-        blocking: wait until the server has ingested the files (session path only).
-        timeout_s: the longest wait for ingestion; None waits as long as it takes.
-        show_progress: draw progress bars.
-        enable_parallel_processing: let the server ingest a session's files in parallel.
-        safe_mode: one upload at a time with more retries, for unreliable networks.
-        settings: pipeline tuning.
-        stats: counters filled in by the session path, for tests and benchmarks.
+        options: write mode, blocking, progress, safe mode and tuning (see `UploadOptions`).
 
     Returns:
         What was uploaded, what failed and why, what was skipped and why.
@@ -115,14 +102,9 @@ async def upload_paths(
         discovery.object_count,
         len(discovery.skipped),
     )
-    direct = discovery.object_count <= settings.direct_upload_threshold and all(
-        file.size <= settings.direct_upload_max_bytes for file in discovery.files
-    )
-    if direct:
+    if _goes_direct(options.settings, discovery.object_count, (file.size for file in discovery.files)):
         items = [DirectItem(name=file.name, body=file.path, meta=file.sidecar) for file in discovery.files]
-        return await _run_direct(
-            api, workspace, items, write_mode, show_progress, safe_mode, settings, discovery.skipped
-        )
+        return await _run_direct(api, workspace, items, options, discovery.skipped)
     bundles = (
         Bundle(
             file=UploadObject(file.name, file.path),
@@ -136,14 +118,7 @@ async def upload_paths(
         workspace=workspace,
         bundles=bundles,
         object_count=discovery.object_count,
-        write_mode=write_mode,
-        blocking=blocking,
-        timeout_s=timeout_s,
-        show_progress=show_progress,
-        enable_parallel_processing=enable_parallel_processing,
-        safe_mode=safe_mode,
-        settings=settings,
-        stats=stats,
+        options=options,
         skipped=discovery.skipped,
         unique_names=False,  # discovery already keeps one file per name
     )
@@ -155,14 +130,7 @@ async def upload_memory_files(
     *,
     workspace: str,
     files: Sequence[DeepsetCloudFile | DeepsetCloudFileBytes],
-    write_mode: WriteMode = WriteMode.KEEP,
-    blocking: bool = True,
-    timeout_s: float | None = None,
-    show_progress: bool = True,
-    enable_parallel_processing: bool = False,
-    safe_mode: bool = False,
-    settings: UploadSettings = _DEFAULT_SETTINGS,
-    stats: PipelineStats | None = None,
+    options: UploadOptions = _DEFAULT_OPTIONS,
 ) -> UploadReport:
     """Upload texts and bytes from memory, each with an optional metadata dict.
 
@@ -176,14 +144,11 @@ async def upload_memory_files(
             name ends with `.meta.json` (the server would take it for metadata).
     """
     _validate_memory_files(files)
-    direct = len(files) <= settings.direct_upload_threshold and all(
-        len(_content_of(file)) <= settings.direct_upload_max_bytes for file in files
-    )
-    if direct:
+    if _goes_direct(options.settings, len(files), (len(_content_of(file)) for file in files)):
         items = [
             DirectItem(name=file.name, body=_as_bytes(_content_of(file)), meta=file.meta) for file in files
         ]
-        return await _run_direct(api, workspace, items, write_mode, show_progress, safe_mode, settings, ())
+        return await _run_direct(api, workspace, items, options, ())
     reserved = [file.name for file in files if file.name.endswith(META_SUFFIX)]
     if reserved:
         # In a session the server takes every `*.meta.json` object for a sidecar: such a file would vanish.
@@ -196,16 +161,16 @@ async def upload_memory_files(
         workspace=workspace,
         bundles=_memory_bundles(files),
         object_count=sum(1 if file.meta is None else 2 for file in files),
-        write_mode=write_mode,
-        blocking=blocking,
-        timeout_s=timeout_s,
-        show_progress=show_progress,
-        enable_parallel_processing=enable_parallel_processing,
-        safe_mode=safe_mode,
-        settings=settings,
-        stats=stats,
+        options=options,
         skipped=(),
         unique_names=True,
+    )
+
+
+def _goes_direct(settings: UploadSettings, object_count: int, sizes: Iterable[int]) -> bool:
+    """Whether an upload is small enough for `POST files`: few objects, none over the size limit."""
+    return object_count <= settings.direct_upload_threshold and all(
+        size <= settings.direct_upload_max_bytes for size in sizes
     )
 
 
@@ -258,20 +223,18 @@ async def _run_direct(
     api: UploadAPI,
     workspace: str,
     items: Sequence[DirectItem],
-    write_mode: WriteMode,
-    show_progress: bool,
-    safe_mode: bool,
-    settings: UploadSettings,
+    options: UploadOptions,
     skipped: Sequence[SkippedFile],
 ) -> UploadReport:
     tally = UploadTally()
-    with ProgressBar(enabled=show_progress and bool(items), total=len(items), description="Upload") as bar:
+    enabled = options.show_progress and bool(items)
+    with ProgressBar(enabled=enabled, total=len(items), description="Upload") as bar:
         await upload_direct(
             api,
             workspace=workspace,
             items=items,
-            write_mode=write_mode,
-            concurrency=resolve_concurrency(settings, safe_mode=safe_mode),
+            write_mode=options.write_mode,
+            concurrency=resolve_concurrency(options.settings, safe_mode=options.safe_mode),
             tally=tally,
             progress=bar,
         )
@@ -285,46 +248,40 @@ async def _run_sessions(
     workspace: str,
     bundles: Iterator[Bundle],
     object_count: int,
-    write_mode: WriteMode,
-    blocking: bool,
-    timeout_s: float | None,
-    show_progress: bool,
-    enable_parallel_processing: bool,
-    safe_mode: bool,
-    settings: UploadSettings,
-    stats: PipelineStats | None,
+    options: UploadOptions,
     skipped: Sequence[SkippedFile],
     unique_names: bool,
 ) -> UploadReport:
     tally = UploadTally()
-    with ProgressBar(enabled=show_progress, total=object_count, description="Upload") as bar:
+    settings, safe_mode = options.settings, options.safe_mode
+    with ProgressBar(enabled=options.show_progress, total=object_count, description="Upload") as bar:
         uploader = SessionUploader(
             api,
             http_session,
             workspace=workspace,
-            write_mode=write_mode,
-            enable_parallel_processing=enable_parallel_processing,
+            write_mode=options.write_mode,
+            enable_parallel_processing=options.enable_parallel_processing,
             concurrency=resolve_concurrency(settings, safe_mode=safe_mode),
             retry=resolve_retry(settings, safe_mode=safe_mode),
             settings=settings,
             tally=tally,
             progress=bar,
-            stats=stats or PipelineStats(),
+            stats=options.stats or PipelineStats(),
             unique_names=unique_names,
         )
         slots = await uploader.run(bundles)
     session_ids = tuple(slot.session.session_id for slot in slots)
     report = _report(tally, skipped=skipped, session_ids=session_ids, ingestion=None)
-    if not blocking:
+    if not options.blocking:
         return report
     expected = {slot.session.session_id: slot.raw_uploaded for slot in slots}
     ingestion = await wait_for_ingestion(
         api,
         workspace,
         expected,
-        timeout_s=timeout_s,
+        timeout_s=options.timeout_s,
         settings=settings,
-        show_progress=show_progress,
+        show_progress=options.show_progress,
         upload_report=report,
     )
     return _report(tally, skipped=skipped, session_ids=session_ids, ingestion=ingestion)

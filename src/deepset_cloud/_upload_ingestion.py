@@ -48,8 +48,7 @@ async def wait_for_ingestion(
                 counts[session_id] = (status.finished_files, status.failed_files)
                 if status.finished_files + status.failed_files >= pending[session_id]:
                     del pending[session_id]
-            finished = sum(done for done, _ in counts.values())
-            failed = sum(failures for _, failures in counts.values())
+            finished, failed = _totals(counts)
             bar.advance_to(finished + failed)
             if not pending:
                 break
@@ -66,7 +65,10 @@ async def wait_for_ingestion(
                 )
             await anyio.sleep(interval if deadline is None else min(interval, deadline - now))
             interval = min(interval * 2, settings.poll_max_s)
-    return IngestionCounts(
-        finished_files=sum(done for done, _ in counts.values()),
-        failed_files=sum(failures for _, failures in counts.values()),
-    )
+    finished, failed = _totals(counts)
+    return IngestionCounts(finished_files=finished, failed_files=failed)
+
+
+def _totals(counts: Mapping[UUID, tuple[int, int]]) -> tuple[int, int]:
+    """Return the finished and the failed files over all sessions."""
+    return sum(done for done, _ in counts.values()), sum(failures for _, failures in counts.values())

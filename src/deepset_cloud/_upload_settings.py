@@ -25,6 +25,7 @@ __all__ = [
     "PipelineStats",
     "UploadAPI",
     "UploadObject",
+    "UploadOptions",
     "UploadSettings",
     "UploadTally",
     "logger",
@@ -222,3 +223,28 @@ class PipelineStats:
     def session_closed(self) -> None:
         """A session was closed."""
         self.open_sessions -= 1
+
+
+@attrs.frozen(kw_only=True)
+class UploadOptions:
+    """How one upload runs, whatever its inputs: the caller's choices and the pipeline tuning.
+
+    Attributes:
+        write_mode: what happens to files whose name already exists.
+        blocking: wait until the server has ingested the files (session path only).
+        timeout_s: the longest wait for ingestion; None waits as long as it takes.
+        show_progress: draw progress bars.
+        enable_parallel_processing: let the server ingest a session's files in parallel.
+        safe_mode: one upload at a time with more retries, for unreliable networks.
+        settings: pipeline tuning.
+        stats: counters filled in by the session path, for tests and benchmarks.
+    """
+
+    write_mode: WriteMode = WriteMode.KEEP
+    blocking: bool = True
+    timeout_s: float | None = None
+    show_progress: bool = True
+    enable_parallel_processing: bool = False
+    safe_mode: bool = False
+    settings: UploadSettings = attrs.field(factory=UploadSettings)
+    stats: PipelineStats | None = None

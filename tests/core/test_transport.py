@@ -150,6 +150,28 @@ async def test_body_cut_short_is_a_transport_error_and_retried() -> None:
     assert len(server.requests) == FAST.max_tries
 
 
+async def test_malformed_answer_is_a_transport_error_whose_cause_does_not_show_the_key() -> None:
+    # aiohttp keeps the request's headers on the error it raises for a bad status line.
+    async def answer_garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 abc garbage\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer_garbage, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with AsyncClient(SECRET, f"http://127.0.0.1:{port}/api/v1", "ws", retry=FAST) as client:
+            with pytest.raises(TransportError) as info:
+                await client.get_upload_session(uuid4())
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert info.value.__cause__ is not None
+    assert SECRET not in str(info.value)
+    assert SECRET not in repr(info.value.__cause__)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

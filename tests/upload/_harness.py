@@ -12,7 +12,7 @@ import attrs
 from deepset_cloud._api import DeepsetCloudAPI
 from deepset_cloud._retry import RetryPolicy
 from deepset_cloud._transport import Transport
-from deepset_cloud._upload import UploadSettings, upload_memory_files, upload_paths
+from deepset_cloud._upload import UploadOptions, UploadSettings, upload_memory_files, upload_paths
 from deepset_cloud.emulator import ThreadedEmulator
 from deepset_cloud.models import (
     DeepsetCloudFile,
@@ -38,20 +38,36 @@ class Harness:
     def settings(self, **changes: Any) -> UploadSettings:
         return UploadSettings(**{"retry": FAST_RETRY, **changes})
 
-    async def upload_paths(self, paths: Sequence[Path | str], **options: Any) -> UploadReport:
-        options.setdefault("settings", self.settings())
-        options.setdefault("show_progress", False)
+    def options(self, **changes: Any) -> UploadOptions:
+        return UploadOptions(**{"settings": self.settings(), "show_progress": False, **changes})
+
+    async def upload_paths(
+        self,
+        paths: Sequence[Path | str],
+        *,
+        recursive: bool = False,
+        desired_file_types: Sequence[str] | None = None,
+        **options: Any,
+    ) -> UploadReport:
         return await upload_paths(
-            self.api, await self.transport.http_session(), workspace=self.workspace, paths=paths, **options
+            self.api,
+            await self.transport.http_session(),
+            workspace=self.workspace,
+            paths=paths,
+            recursive=recursive,
+            desired_file_types=desired_file_types,
+            options=self.options(**options),
         )
 
     async def upload_memory(
         self, files: Sequence[DeepsetCloudFile | DeepsetCloudFileBytes], **options: Any
     ) -> UploadReport:
-        options.setdefault("settings", self.settings())
-        options.setdefault("show_progress", False)
         return await upload_memory_files(
-            self.api, await self.transport.http_session(), workspace=self.workspace, files=files, **options
+            self.api,
+            await self.transport.http_session(),
+            workspace=self.workspace,
+            files=files,
+            options=self.options(**options),
         )
 
     async def files(self) -> list[File]:

@@ -137,7 +137,7 @@ async def get_upload_session(
         The session's status with its ingestion counts.
 
     Raises:
-        ConfigurationError: No API key or workspace is configured.
+        ConfigurationError: No API key or workspace is configured, or `session_id` is not a UUID.
         NotFoundError: The session or the workspace does not exist.
         APIError: The API refused the request.
         TransportError: The API could not be reached.
@@ -174,7 +174,7 @@ async def upload_file_paths(
     Raises:
         ConfigurationError: A path does not exist, a sidecar is invalid, or no API key or workspace is set.
         IngestionTimeoutError: `blocking` and ingestion did not finish within `timeout_s`.
-        APIError: The API refused to open or close an upload session.
+        APIError: The API refused to open or close an upload session, or rejected the API key.
         TransportError: The API could not be reached.
     """
     client = cached_client(api_key, api_url)
@@ -224,7 +224,7 @@ async def upload(
     Raises:
         ConfigurationError: A path does not exist, a sidecar is invalid, or no API key or workspace is set.
         IngestionTimeoutError: `blocking` and ingestion did not finish within `timeout_s`.
-        APIError: The API refused to open or close an upload session.
+        APIError: The API refused to open or close an upload session, or rejected the API key.
         TransportError: The API could not be reached.
     """
     client = cached_client(api_key, api_url)
@@ -261,7 +261,7 @@ async def upload_texts(
         api_url: API URL to use.
         workspace_name: Name of the workspace to upload the files to.
         write_mode: What happens when a file name already exists in the workspace.
-        blocking: Whether to wait until the files are listed in deepset Cloud.
+        blocking: Whether to wait until the files are ingested.
         timeout_s: The longest wait for ingestion when `blocking`, in seconds.
         show_progress: Whether to show progress bars.
         enable_parallel_processing: Let the server ingest the files in parallel.
@@ -270,9 +270,11 @@ async def upload_texts(
         What was uploaded and failed, and the ingestion counts when `blocking`.
 
     Raises:
-        ConfigurationError: A name is empty, or no API key or workspace is configured.
+        ConfigurationError: A file has no name, is of the wrong type or has metadata that is not a
+            JSON-serialisable dict, a name ends with `.meta.json` (reserved for metadata in session
+            uploads), or no API key or workspace is configured; raised before any request.
         IngestionTimeoutError: `blocking` and ingestion did not finish within `timeout_s`.
-        APIError: The API refused to open or close an upload session.
+        APIError: The API refused to open or close an upload session, or rejected the API key.
         TransportError: The API could not be reached.
     """
     client = cached_client(api_key, api_url)
@@ -306,7 +308,7 @@ async def upload_bytes(
         api_url: API URL to use.
         workspace_name: Name of the workspace to upload the files to.
         write_mode: What happens when a file name already exists in the workspace.
-        blocking: Whether to wait until the files are listed in deepset Cloud.
+        blocking: Whether to wait until the files are ingested.
         timeout_s: The longest wait for ingestion when `blocking`, in seconds (None: no limit).
         show_progress: Whether to show progress bars.
         enable_parallel_processing: Let the server ingest the files in parallel.
@@ -315,9 +317,11 @@ async def upload_bytes(
         What was uploaded and failed, and the ingestion counts when `blocking`.
 
     Raises:
-        ConfigurationError: A name is empty, or no API key or workspace is configured.
+        ConfigurationError: A file has no name, is of the wrong type or has metadata that is not a
+            JSON-serialisable dict, a name ends with `.meta.json` (reserved for metadata in session
+            uploads), or no API key or workspace is configured; raised before any request.
         IngestionTimeoutError: `blocking` and ingestion did not finish within `timeout_s`.
-        APIError: The API refused to open or close an upload session.
+        APIError: The API refused to open or close an upload session, or rejected the API key.
         TransportError: The API could not be reached.
     """
     client = cached_client(api_key, api_url)
