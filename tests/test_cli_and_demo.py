@@ -85,3 +85,35 @@ def test_console_entry_point_runs_the_emulator_help() -> None:
     assert result.returncode == 0, result.stderr
     assert "--data-dir" in result.stdout
     assert "--api-key" in result.stdout
+
+
+def test_login_writes_a_private_settings_file_that_the_sdk_reads_and_logout_removes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from deepset_cloud._config import resolve_settings
+
+    for name in ("API_KEY", "API_URL", "DEFAULT_WORKSPACE_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    args = [
+        "login",
+        "--api-key",
+        "api_login_key",
+        "--api-url",
+        "http://127.0.0.1:9/api/v1",
+        "--workspace-name",
+        "ws",
+    ]
+    assert cli.main(args) == 0
+    settings_file = tmp_path / "home" / ".deepset-cloud" / ".env"
+    assert settings_file.stat().st_mode & 0o777 == 0o600
+    assert "api_login_key" not in capsys.readouterr().out
+    settings = resolve_settings()
+    assert (settings.api_key, settings.api_url, settings.workspace_name) == (
+        "api_login_key",
+        "http://127.0.0.1:9/api/v1",
+        "ws",
+    )
+    assert cli.main(["logout"]) == 0
+    assert not settings_file.exists()

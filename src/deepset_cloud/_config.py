@@ -191,13 +191,20 @@ def resolve_settings(
             "No deepset Cloud API key: pass api_key=..., set the API_KEY environment variable, "
             f"or add API_KEY=... to ./.env or {global_env_file()} (`deepset-cloud login` writes it)."
         )
+    key = key.strip()
+    if any(char.isspace() or not char.isprintable() for char in key):
+        # Never echo the key: say what is wrong with it, not what it is.
+        raise ConfigurationError(
+            "The API key contains whitespace or control characters (a stray newline from a file or a "
+            "copy-paste?); pass the bare key."
+        )
     url = api_url or read("API_URL") or DEFAULT_API_URL
     workspace: str | None = workspace_name
     if workspace is DEFAULT_WORKSPACE_NAME:
         workspace = None
     if workspace is None and read_workspace:
         workspace = read("DEFAULT_WORKSPACE_NAME")
-    return Settings(api_key=key.strip(), api_url=_normalise_url(url), workspace_name=workspace or None)
+    return Settings(api_key=key, api_url=_normalise_url(url), workspace_name=workspace or None)
 
 
 def resolve_workspace(workspace_name: object, default: str | None = None) -> str:

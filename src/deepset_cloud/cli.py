@@ -1,4 +1,4 @@
-"""The `deepset-cloud` command: upload, list, inspect, download, and run the local emulator.
+"""The `deepset-cloud` command: log in, upload, list, inspect, download, and run the local emulator.
 
 Credentials come from `--api-key`/`--api-url`, else `API_KEY`/`API_URL`, else `./.env`, else
 `~/.deepset-cloud/.env`, as in the official CLI.
@@ -7,7 +7,9 @@ Credentials come from `--api-key`/`--api-url`, else `API_KEY`/`API_URL`, else `.
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -16,6 +18,7 @@ from uuid import UUID
 import attrs
 
 from deepset_cloud import DEFAULT_WORKSPACE_NAME, __version__
+from deepset_cloud._config import global_env_file
 from deepset_cloud.errors import DeepsetCloudError
 from deepset_cloud.models import WriteMode
 
@@ -115,7 +118,7 @@ def _get_upload_session(args: argparse.Namespace) -> int:
 def _download(args: argparse.Namespace) -> int:
     from deepset_cloud.sync_client import files
 
-    files.download(
+    report = files.download(
         file_dir=args.file_dir,
         name=args.name,
         odata_filter=args.odata_filter,
@@ -127,6 +130,42 @@ def _download(args: argparse.Namespace) -> int:
         safe_mode=args.safe_mode,
         workspace_name=_workspace(args),
     )
+    print(f"Downloaded {len(report.downloaded)} file(s), {len(report.failed)} failed.")
+    for failure in report.failed:
+        print(f"  failed: {failure.name}: {failure.reason}", file=sys.stderr)
+    return 1 if report.failed else 0
+
+
+_API_URLS = {"eu": "https://api.cloud.deepset.ai/api/v1", "us": "https://api.us.deepset.ai/api/v1"}
+
+
+def _login(args: argparse.Namespace) -> int:
+    """Write API_KEY, API_URL and DEFAULT_WORKSPACE_NAME to the global settings file (0600)."""
+    api_key = args.api_key or getpass.getpass("API key: ")
+    api_url = args.api_url or _API_URLS[args.environment]
+    workspace = args.workspace_name or input("Default workspace [default]: ").strip() or "default"
+    if not api_key.strip():
+        print("error: no API key given", file=sys.stderr)
+        return 2
+    path = global_env_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    content = f"API_KEY={api_key.strip()}\nAPI_URL={api_url}\nDEFAULT_WORKSPACE_NAME={workspace}\n"
+    # Create the file private before the key is written into it.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(content)
+    path.chmod(0o600)
+    print(f"Saved the API key, {api_url} and workspace {workspace!r} to {path}.")
+    return 0
+
+
+def _logout(args: argparse.Namespace) -> int:
+    path = global_env_file()
+    if path.exists():
+        path.unlink()
+        print(f"Removed {path}.")
+    else:
+        print(f"Not logged in ({path} does not exist).")
     return 0
 
 
@@ -180,6 +219,15 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, _Handler]]:
     download.add_argument("--show-progress", action=toggle, default=True)
     download.add_argument("--safe-mode", action="store_true")
     handlers["download"] = _download
+
+    login = commands.add_parser("login", help="save API key, API URL and workspace to ~/.deepset-cloud/.env")
+    login.add_argument("--api-key", default=None, help="API key (prompted for, hidden, if not given)")
+    login.add_argument("--environment", choices=sorted(_API_URLS), default="eu", help="deepset Cloud region")
+    login.add_argument("--api-url", default=None, help="custom API URL (overrides --environment)")
+    login.add_argument("--workspace-name", default=None, help="default workspace (prompted for if not given)")
+    handlers["login"] = _login
+    handlers["logout"] = _logout
+    commands.add_parser("logout", help="delete ~/.deepset-cloud/.env")
 
     commands.add_parser("emulator", help="run the local emulator (options: deepset-cloud emulator --help)")
     commands.add_parser("demo", help="upload a generated corpus into a local emulator")

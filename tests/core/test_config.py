@@ -232,3 +232,17 @@ async def test_module_function_without_workspace_raises_configuration_error(
     with pytest.raises(ConfigurationError, match="workspace"):
         async for _ in files.list_files():
             pass
+
+
+def test_surrounding_whitespace_of_the_key_is_stripped() -> None:
+    # e.g. API_KEY="$(cat key.txt)" keeps the file's trailing newline.
+    assert resolve_settings(api_key="api_abc\n").api_key == "api_abc"
+
+
+@pytest.mark.parametrize("bad_key", ["api_a\nb", "api a", "api_\x00x", "api_\x7fx"])
+def test_a_key_with_inner_whitespace_or_control_characters_is_refused_without_echoing_it(
+    bad_key: str,
+) -> None:
+    with pytest.raises(ConfigurationError, match="whitespace or control characters") as info:
+        resolve_settings(api_key=bad_key)
+    assert bad_key not in str(info.value)
