@@ -10,8 +10,9 @@ with its error (`failed`), or skipped with a reason (`skipped`).
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,7 +39,7 @@ from deepset_cloud._upload_settings import (
     resolve_concurrency,
     resolve_retry,
 )
-from deepset_cloud.errors import ConfigurationError
+from deepset_cloud.errors import ConfigurationError, DeepsetCloudError
 from deepset_cloud.models import (
     DeepsetCloudFile,
     DeepsetCloudFileBytes,
@@ -228,7 +229,10 @@ async def _run_direct(
 ) -> UploadReport:
     tally = UploadTally()
     enabled = options.show_progress and bool(items)
-    with ProgressBar(enabled=enabled, total=len(items), description="Upload") as bar:
+    with (
+        ProgressBar(enabled=enabled, total=len(items), description="Upload") as bar,
+        _report_on_abort(tally, skipped, lambda: ()),
+    ):
         await upload_direct(
             api,
             workspace=workspace,
@@ -269,7 +273,8 @@ async def _run_sessions(
             stats=options.stats or PipelineStats(),
             unique_names=unique_names,
         )
-        slots = await uploader.run(bundles)
+        with _report_on_abort(tally, skipped, lambda: uploader.session_ids):
+            slots = await uploader.run(bundles)
     session_ids = tuple(slot.session.session_id for slot in slots)
     report = _report(tally, skipped=skipped, session_ids=session_ids, ingestion=None)
     if not options.blocking:
@@ -285,6 +290,18 @@ async def _run_sessions(
         upload_report=report,
     )
     return _report(tally, skipped=skipped, session_ids=session_ids, ingestion=ingestion)
+
+
+@contextlib.contextmanager
+def _report_on_abort(
+    tally: UploadTally, skipped: Sequence[SkippedFile], session_ids: Callable[[], tuple[UUID, ...]]
+) -> Iterator[None]:
+    """Attach what was uploaded before an abort to the error, as `upload_report`: nothing goes unaccounted."""
+    try:
+        yield
+    except DeepsetCloudError as exc:
+        exc.upload_report = _report(tally, skipped=skipped, session_ids=session_ids(), ingestion=None)
+        raise
 
 
 def _report(

@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterable
 from datetime import timezone
 from typing import TYPE_CHECKING
+from uuid import UUID
 
 import anyio
 import attrs
@@ -163,6 +164,11 @@ class SessionUploader:
         if self._fatal is not None:
             raise self._fatal
         return self._slots
+
+    @property
+    def session_ids(self) -> tuple[UUID, ...]:
+        """The sessions opened so far, in order."""
+        return tuple(slot.session.session_id for slot in self._slots)
 
     def _fail(self, exc: BaseException) -> None:
         if self._fatal is None:

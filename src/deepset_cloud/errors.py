@@ -28,8 +28,11 @@ headers, so the API key never appears in a message or a traceback. All of them s
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
+
+if TYPE_CHECKING:
+    from deepset_cloud.models import UploadReport
 
 __all__ = [
     "APIError",
@@ -59,6 +62,8 @@ class DeepsetCloudError(Exception):
     """Root of every exception raised on purpose by `deepset_cloud`."""
 
     is_retryable: bool = False
+    upload_report: UploadReport | None = None
+    """On an error that aborted an upload: what the upload did before it stopped, else None."""
 
     def __init__(self, message: str, **details: Any) -> None:
         super().__init__(message)
@@ -69,7 +74,7 @@ class DeepsetCloudError(Exception):
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Rebuild from the message and keyword details so subclasses with extra fields pickle.
-        return (_rebuild, (type(self), self.message, self._details))
+        return (_rebuild, (type(self), self.message, self._details), self.__dict__)
 
     def __str__(self) -> str:
         return self.message

@@ -11,7 +11,7 @@ import pytest
 
 from deepset_cloud._upload import PipelineStats
 from deepset_cloud.emulator import ThreadedEmulator
-from deepset_cloud.errors import ServerError
+from deepset_cloud.errors import ConflictError, ServerError
 from deepset_cloud.models import DeepsetCloudFile, UploadReport, UploadSessionStatusEnum
 
 from ._harness import Harness, make_harness, write_tree
@@ -167,3 +167,29 @@ async def test_a_session_closed_by_someone_else_fails_the_rest_but_returns_a_rep
     assert {getattr(result.exception, "s3_code", None) for result in report.failed} == {"AccessDenied"}
     assert report.ingestion is not None
     assert report.ingestion.finished_files == report.successful_upload_count
+
+
+async def test_an_aborted_upload_still_reports_what_it_uploaded(
+    make_emulator: Callable[..., ThreadedEmulator], workspace: str, tmp_path: Path
+) -> None:
+    # One open session allowed; sessions of 10 objects. The producer needs the second session while the
+    # first still has posts in flight (slowed down), so creating it fails with 409 and aborts the upload.
+    emulator = make_emulator(max_open_sessions=1)
+    emulator.set_faults([{"route": "s3_post", "latency_s": 0.02}])
+    harness, transport = await make_harness(emulator, workspace)
+    write_tree(tmp_path, 25)
+    try:
+        with pytest.raises(ConflictError) as info:
+            await harness.upload_paths(
+                [tmp_path], settings=harness.settings(max_files_per_session=10, s3_concurrency=4)
+            )
+        report = info.value.upload_report
+        assert report is not None
+        assert len(report.session_ids) == 1
+        assert report.total_files == report.successful_upload_count + report.failed_upload_count
+        assert 0 < report.total_files <= 10
+        sessions = await harness.sessions()
+        assert [s.session_id for s in sessions] == list(report.session_ids)
+        assert [s.status for s in sessions] == [UploadSessionStatusEnum.CLOSED]
+    finally:
+        await transport.aclose()
