@@ -117,3 +117,23 @@ def test_login_writes_a_private_settings_file_that_the_sdk_reads_and_logout_remo
     )
     assert cli.main(["logout"]) == 0
     assert not settings_file.exists()
+
+
+def test_cli_shows_upload_sessions_after_a_session_upload(
+    deepset_emulator: ThreadedEmulator, workspace: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for index in range(25):
+        (tmp_path / f"doc-{index}.txt").write_text(f"document {index}", encoding="utf-8")
+    credentials = _credentials(deepset_emulator, workspace)
+    assert cli.main(["upload", str(tmp_path), "--no-show-progress", *credentials]) == 0
+    assert "Upload sessions: 1." in capsys.readouterr().out
+
+    assert cli.main(["list-upload-sessions", *credentials]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    session_id, status, write_mode = line.split()[:3]
+    assert (status, write_mode) == ("CLOSED", "KEEP")
+
+    assert cli.main(["get-upload-session", session_id, *credentials]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["session_id"] == session_id
+    assert shown["ingestion_status"] == {"failed_files": 0, "finished_files": 25}
