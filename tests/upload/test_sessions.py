@@ -120,7 +120,8 @@ async def test_ingestion_timeout_carries_the_session_ids(
         await transport.aclose()
 
     error = caught.value
-    report = error.upload_report  # type: ignore[attr-defined]
+    report = error.upload_report
+    assert report is not None
     assert report.successful_upload_count == 25
     assert len(error.session_ids) == 1
     assert error.session_ids == report.session_ids
