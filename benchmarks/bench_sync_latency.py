@@ -19,17 +19,16 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from uuid import UUID
 
 import anyio
 
+from benchmarks._emulator_process import emulator_command, server_process
 from deepset_cloud import Client, DeepsetCloudFile
 from deepset_cloud.async_client import files as async_files
 from deepset_cloud.sync_client import files as sync_files
@@ -38,27 +37,6 @@ API_KEY = "bench-api-key"
 WORKSPACE = "bench-latency"
 TARGET_RATIO = 1.5
 ASYNC = "async (await files.get_upload_session)"
-
-
-@contextmanager
-def emulator(data_dir: Path) -> Iterator[str]:
-    """Run `python -m deepset_cloud.emulator` on a free port; yield its API URL; stop it afterwards."""
-    command = [sys.executable, "-m", "deepset_cloud.emulator", "--port", "0", "--data-dir", str(data_dir)]
-    command += ["--api-key", API_KEY, "--ingest-delay-s", "0"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    try:
-        assert process.stdout is not None
-        api_url = process.stdout.readline().decode().strip()
-        if not api_url.startswith("http"):
-            raise RuntimeError("the emulator did not start")
-        yield api_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def open_session(api_url: str) -> UUID:
@@ -102,38 +80,36 @@ def p95(samples: Sequence[float]) -> float:
     return statistics.quantiles(samples, n=20)[-1]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_sync_latency", description=__doc__)
-    parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds (default 15)")
-    parser.add_argument("--calls", type=int, default=100, help="timed calls per contender and round")
-    parser.add_argument("--strict", action="store_true", help=f"exit 1 if sync/async > {TARGET_RATIO}")
-    options = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+def measure(api_url: str, rounds: int, calls: int) -> dict[str, list[float]]:
+    """Samples per contender: a warm-up block each, then `rounds` interleaved blocks of `calls` calls."""
+    session_id = open_session(api_url)
+    credentials = {"api_key": API_KEY, "api_url": api_url, "workspace_name": WORKSPACE}
+    with Client(API_KEY, api_url, WORKSPACE) as client:
+        contenders: dict[str, Callable[[], list[float]]] = {
+            ASYNC: lambda: time_async_block(api_url, session_id, calls),
+            "sync (files.get_upload_session)": lambda: time_sync_block(
+                lambda: sync_files.get_upload_session(session_id, **credentials), calls
+            ),
+            "sync (Client.get_upload_session)": lambda: time_sync_block(
+                lambda: client.get_upload_session(session_id), calls
+            ),
+        }
+        for run in contenders.values():  # warm-up: imports, the loop thread, connections
+            run()
+        samples: dict[str, list[float]] = {name: [] for name in contenders}
+        order = list(contenders)
+        for _ in range(rounds):
+            for name in order:
+                samples[name] += contenders[name]()
+            order.reverse()
+    return samples
 
-    with tempfile.TemporaryDirectory() as data_dir, emulator(Path(data_dir)) as api_url:
-        session_id = open_session(api_url)
-        credentials = {"api_key": API_KEY, "api_url": api_url, "workspace_name": WORKSPACE}
-        with Client(API_KEY, api_url, WORKSPACE) as client:
-            contenders: dict[str, Callable[[], list[float]]] = {
-                ASYNC: lambda: time_async_block(api_url, session_id, options.calls),
-                "sync (files.get_upload_session)": lambda: time_sync_block(
-                    lambda: sync_files.get_upload_session(session_id, **credentials), options.calls
-                ),
-                "sync (Client.get_upload_session)": lambda: time_sync_block(
-                    lambda: client.get_upload_session(session_id), options.calls
-                ),
-            }
-            for run in contenders.values():  # warm-up: imports, the loop thread, connections
-                run()
-            samples: dict[str, list[float]] = {name: [] for name in contenders}
-            order = list(contenders)
-            for _ in range(options.rounds):
-                for name in order:
-                    samples[name] += contenders[name]()
-                order.reverse()
 
+def report(samples: dict[str, list[float]], rounds: int, calls: int) -> float:
+    """Print the table and the ratios; return the largest sync/async ratio of medians."""
     print(
         f"get_upload_session against the emulator (subprocess, loopback), "
-        f"{options.rounds} interleaved rounds x {options.calls} calls per contender"
+        f"{rounds} interleaved rounds x {calls} calls per contender"
     )
     print(f"{'contender':<42} {'median us':>10} {'p95 us':>10}")
     for name, values in samples.items():
@@ -147,7 +123,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, ratio in ratios.items():
         verdict = "met" if ratio <= TARGET_RATIO else "MISSED"
         print(f"ratio {name} / async median: {ratio:.2f} (target <= {TARGET_RATIO}: {verdict})")
-    return 1 if options.strict and max(ratios.values()) > TARGET_RATIO else 0
+    return max(ratios.values())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_sync_latency", description=__doc__)
+    parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds (default 15)")
+    parser.add_argument("--calls", type=int, default=100, help="timed calls per contender and round")
+    parser.add_argument("--strict", action="store_true", help=f"exit 1 if sync/async > {TARGET_RATIO}")
+    options = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+
+    with tempfile.TemporaryDirectory(prefix="bench-latency-") as folder:
+        workdir = Path(folder)
+        command = emulator_command(workdir / "data", API_KEY, "--ingest-delay-s", "0")
+        with server_process(command, workdir / "emulator.log") as emulator:
+            samples = measure(emulator.url, options.rounds, options.calls)
+    worst = report(samples, options.rounds, options.calls)
+    return 1 if options.strict and worst > TARGET_RATIO else 0
 
 
 if __name__ == "__main__":

@@ -37,13 +37,13 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from benchmarks._emulator_process import emulator_command, server_process
 from benchmarks._upload_contenders import API_KEY, CONTENDERS
 
 ADMIN_TOKEN = "bench-upload-admin"
@@ -90,7 +90,7 @@ class Measurement:
         )
 
 
-# -- inputs and the emulator ---------------------------------------------------------------------------
+# -- inputs and ingestion -------------------------------------------------------------------------------
 
 
 def make_inputs(folder: Path, count: int, size: int) -> None:
@@ -101,42 +101,6 @@ def make_inputs(folder: Path, count: int, size: int) -> None:
         name = f"file-{index:06d}.txt"
         (folder / name).write_bytes(filler)
         (folder / f"{name}.meta.json").write_text(json.dumps({"index": index, "source": "bench"}))
-
-
-@contextmanager
-def emulator(data_dir: Path, log: Path, ingest_delay_s: float) -> Iterator[str]:
-    """Run `python -m deepset_cloud.emulator` on a free port; yield its API URL; SIGTERM it afterwards."""
-    command = [
-        sys.executable,
-        "-m",
-        "deepset_cloud.emulator",
-        "--port",
-        "0",
-        "--data-dir",
-        str(data_dir),
-        "--api-key",
-        API_KEY,
-        "--admin-token",
-        ADMIN_TOKEN,
-        "--ingest-delay-s",
-        str(ingest_delay_s),
-    ]
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log_file)
-    try:
-        assert process.stdout is not None
-        api_url = process.stdout.readline().decode().strip()
-        if not api_url.startswith("http"):
-            process.wait(timeout=10)
-            raise RuntimeError(f"emulator did not start: {log.read_text(errors='replace')[-2000:]}")
-        yield api_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _get_json(url: str) -> Any:
@@ -343,7 +307,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             flush=True,
         )
         results: dict[str, list[Measurement]] = {name: [] for name in contenders}
-        with emulator(workdir / "emulator-data", workdir / "emulator.log", args.ingest_delay_s) as api_url:
+        command = emulator_command(
+            workdir / "emulator-data",
+            API_KEY,
+            "--admin-token",
+            ADMIN_TOKEN,
+            "--ingest-delay-s",
+            str(args.ingest_delay_s),
+        )
+        with server_process(command, workdir / "emulator.log") as emulator:
+            api_url = emulator.url
             for round_index in range(args.rounds):
                 # A different contender goes first each round, so none always runs on a "fresh" machine.
                 shift = round_index % len(contenders)

@@ -28,8 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,8 @@ import attrs
 import psutil
 from aiohttp import web
 
-_REPO_ROOT = Path(__file__).resolve().parent.parent
+from benchmarks._emulator_process import emulator_command, server_process
+
 API_KEY = "bench-api-key"
 WORKSPACE = "bench"
 MINIMAL_HANDLERS = ("read", "aiohttp", "ours")
@@ -141,28 +141,6 @@ async def timed_run(
     return RunResult(len(bodies), wall, server_cpu, client_cpu)
 
 
-@contextmanager
-def server_process(command: list[str], log: Path) -> Iterator[tuple[psutil.Process, str]]:
-    """Start a server that prints its URL as the first stdout line; stop it with SIGTERM afterwards."""
-    with log.open("wb") as log_file:
-        # From the repository root, so `-m benchmarks...` imports whatever the caller's directory is.
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log_file, cwd=_REPO_ROOT)
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline().decode().strip()
-        if not line.startswith("http"):
-            process.wait(timeout=10)
-            raise RuntimeError(f"server did not start: {log.read_text(errors='replace')[-2000:]}")
-        yield psutil.Process(process.pid), line
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 async def create_session(api_url: str) -> dict[str, Any]:
     async with (
         aiohttp.ClientSession(headers={"Authorization": f"Bearer {API_KEY}"}) as http,
@@ -181,22 +159,18 @@ async def bench_emulator(args: argparse.Namespace, workdir: Path) -> list[RunRes
     launcher = (
         ["-c", _CPROFILE_LAUNCHER, str(args.cprofile)] if args.cprofile else ["-m", "deepset_cloud.emulator"]
     )
-    command = [
-        sys.executable,
-        *launcher,
-        "--port",
-        "0",
-        "--data-dir",
-        str(workdir / "data"),
-        "--api-key",
+    command = emulator_command(
+        workdir / "data",
         API_KEY,
         "--max-files-per-session",
         str(max(args.posts, args.warmup)),
         "--max-open-sessions",
         str(args.runs + 1),  # one session per run plus the warm-up
-    ]
+        launcher=launcher,
+    )
     results = []
-    with server_process(command, workdir / "emulator.log") as (server, api_url):
+    with server_process(command, workdir / "emulator.log") as started:
+        server, api_url = psutil.Process(started.pid), started.url
         profiler: subprocess.Popen[bytes] | None = None
         for run in range(-1, args.runs):  # run -1 warms the server up and is not counted
             if run == 0 and args.profile:
@@ -247,7 +221,8 @@ async def bench_minimal(args: argparse.Namespace, workdir: Path, handler: str) -
     spool.mkdir()
     command = [sys.executable, "-m", "benchmarks.emulator_s3_posts", "--serve-minimal", handler, str(spool)]
     results = []
-    with server_process(command, workdir / f"minimal-{handler}.log") as (server, url):
+    with server_process(command, workdir / f"minimal-{handler}.log") as started:
+        server, url = psutil.Process(started.pid), started.url
         names = [f"file-{i:06d}.txt" for i in range(args.posts)]
         content_type, bodies = build_bodies(_FAKE_FIELDS, names, args.size, secrets.token_hex(16))
         await timed_run(server, url, bodies[: args.warmup], content_type, args)

@@ -128,6 +128,16 @@ async def test_config_get_and_patch(private: Api) -> None:
         assert reply.json["errors"]
 
 
+async def test_config_seen_from_python_follows_patches_over_http(private: Api) -> None:
+    await private.admin("PATCH", "config", json={"max_open_sessions": 3, "api_keys": ["rotated"]})
+    assert private.emulator.config.max_open_sessions == 3
+    assert private.emulator.api_key == "rotated"
+    private.emulator.configure(ingest_delay_s=0.5)
+    assert (await private.admin("GET", "config")).json["ingest_delay_s"] == 0.5
+    private.emulator.stop()
+    assert private.emulator.config.max_open_sessions == 3  # runtime changes outlive the stop
+
+
 async def test_api_keys_can_be_rotated_at_runtime(private: Api) -> None:
     await private.admin("PATCH", "config", json={"api_keys": ["rotated"]})
     assert (await private.list_files()).status == 401

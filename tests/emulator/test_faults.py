@@ -203,8 +203,10 @@ def test_first_deciding_spec_wins_and_latencies_add_up() -> None:
 
 def test_clear_removes_everything() -> None:
     injector = FaultInjector(specs=SPECS)
+    had_specs = injector.has_specs
     injector.clear()
     assert injector.specs == ()
+    assert (had_specs, injector.has_specs) == (True, False)
     assert decisions(injector, "s3_post", 50) == [None] * 50
 
 

@@ -112,3 +112,32 @@ async def test_emulator_runs_on_the_current_loop(http: aiohttp.ClientSession, tm
         assert emulator.stats()["requests"]["list_files"] == 1
     with pytest.raises(RuntimeError, match="not running"):
         emulator.stats()
+
+
+async def test_failed_starts_leave_no_open_database(tmp_path: Path) -> None:
+    import errno
+    import socket
+    import sqlite3
+
+    import psutil
+
+    from deepset_cloud.emulator import Emulator, EmulatorConfig
+
+    def open_under_tmp() -> list[str]:
+        return [f.path for f in psutil.Process().open_files() if f.path.startswith(str(tmp_path))]
+
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / "emulator.sqlite3").write_bytes(b"not a database " * 100)
+    with pytest.raises(sqlite3.DatabaseError) as damaged_error:
+        await Emulator(EmulatorConfig(data_dir=damaged)).start()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        in_use = Emulator(EmulatorConfig(data_dir=tmp_path / "busy"), port=busy.getsockname()[1])
+        with pytest.raises(OSError) as busy_error:
+            await in_use.start()
+    # The errors (and through their tracebacks the half-built stores) are still alive here.
+    assert open_under_tmp() == []
+    assert "not a database" in str(damaged_error.value)
+    assert busy_error.value.errno == errno.EADDRINUSE

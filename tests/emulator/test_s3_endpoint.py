@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
@@ -63,6 +66,25 @@ async def test_reposting_the_same_key_replaces_the_object(api: Api) -> None:
     assert counts == {"failed_files": 0, "finished_files": 1}
     (item,) = await api.list_all()
     assert (await api.call("GET", f"files/{item['file_id']}")).body == b"second"
+
+
+async def test_concurrent_posts_of_one_key_leave_exactly_one_whole_object(
+    http: aiohttp.ClientSession, make_emulator: Callable[..., ThreadedEmulator]
+) -> None:
+    emulator = make_emulator()
+    api = Api(http, emulator, "ws")
+    session = await api.create_session()
+    # Big bodies are streamed into blob files while the others arrive; small ones stay inline.
+    bodies = [bytes([ord("a") + i]) * 1_000_000 for i in range(6)] + [b"small-1", b"small-2"]
+    replies = await asyncio.gather(*(api.s3_post(session, "same.txt", body) for body in bodies))
+    assert [reply.status for reply in replies] == [204] * len(bodies)
+    assert await _object_names(api, session) == ["same.txt"]
+    blob_files = [p for p in (emulator.data_dir / "blobs").rglob("*") if p.is_file()]
+    assert len(blob_files) <= 1  # every replaced blob is gone
+    await api.close(session["session_id"])
+    assert await api.wait_ingested(session["session_id"], 1) == {"failed_files": 0, "finished_files": 1}
+    (item,) = await api.list_all()
+    assert (await api.call("GET", f"files/{item['file_id']}")).body in bodies  # one post, whole
 
 
 async def test_tampered_signature_and_policy_are_rejected(api: Api) -> None:
@@ -240,3 +262,40 @@ async def test_success_action_status_201(api: Api) -> None:
     reply = await api.s3_post(session, "a&b.txt", b"x", fields=fields)
     assert reply.status == 201
     assert f"<Key>{api.workspace}/{session['session_id']}/a&amp;b.txt</Key>" in reply.text
+
+
+async def test_stopping_with_a_large_post_in_flight_leaves_no_spool_file(
+    http: aiohttp.ClientSession, make_emulator: Callable[..., ThreadedEmulator]
+) -> None:
+    emulator = make_emulator()
+    api = Api(http, emulator, "ws")
+    session = await api.create_session()
+    config = session["aws_prefixed_request_config"]
+    boundary = "in-flight-boundary"
+    head = "".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        for name, value in config["fields"].items()
+    )
+    head += f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\n\r\n'
+    sent = head.encode() + b"x" * 300_000  # past the inline limit: spooled into a blob shard
+    url = urlsplit(config["url"])
+    _reader, writer = await asyncio.open_connection(url.hostname, url.port)
+    try:
+        writer.write(
+            f"POST {url.path} HTTP/1.1\r\nHost: {url.netloc}\r\nContent-Length: {len(sent) + 10**6}\r\n"
+            f"Content-Type: multipart/form-data; boundary={boundary}\r\n\r\n".encode()
+            + sent
+        )
+        await writer.drain()
+
+        async def spooling() -> bool:
+            return any(p.is_file() for p in (emulator.data_dir / "blobs").rglob("*"))
+
+        await poll(spooling, what="the post's spool file")
+        await asyncio.to_thread(emulator.stop)
+        assert not emulator.running
+        assert [p for p in (emulator.data_dir / "blobs").rglob("*") if p.is_file()] == []
+    finally:
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()

@@ -94,7 +94,7 @@ async def _with_faults(
     state: EmulatorState, route: str, request: web.Request, handler: _Handler
 ) -> web.StreamResponse:
     fault_route = FAULT_ROUTES.get(route)
-    if fault_route is not None and state.faults.specs:
+    if fault_route is not None and state.faults.has_specs:
         injected = await state.faults.maybe_inject(fault_route, request)
         if injected is not None:
             state.stats.faults_injected += 1

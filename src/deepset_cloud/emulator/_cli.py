@@ -12,12 +12,24 @@ from pathlib import Path
 
 from deepset_cloud.emulator._config import EmulatorConfig
 from deepset_cloud.emulator._faults import parse_fault_option
-from deepset_cloud.emulator._server import Emulator, cancel_leftover_tasks
+from deepset_cloud.emulator._server import Emulator, close_loop
 
 __all__ = ["build_parser", "main"]
 
 DEFAULT_API_KEY = "local-dev-key"
 DEFAULT_ADMIN_TOKEN = "local-admin-token"  # noqa: S105 (a documented local default, not a secret)
+# Config knobs with a plain `--name VALUE` option: (EmulatorConfig field, help). Type and default come
+# from EmulatorConfig, so the option and the config cannot disagree.
+_KNOB_OPTIONS: tuple[tuple[str, str], ...] = (
+    ("ingest_delay_s", "seconds between closing a session and the start of its ingestion"),
+    ("session_ttl_s", "seconds an upload session stays open after its creation"),
+    ("max_open_sessions", "open upload sessions allowed per workspace"),
+    ("max_files_per_session", "objects (files and sidecars) one upload session accepts"),
+    ("max_direct_upload_bytes", "size limit of one direct upload (POST files)"),
+    ("max_object_bytes", "size limit of one object posted to the S3 endpoint"),
+    ("search_index_lag_s", "seconds before new files match filter/content searches"),
+    ("seed", "fault-injection RNG seed"),
+)
 
 
 def build_parser(prog: str = "python -m deepset_cloud.emulator") -> argparse.ArgumentParser:
@@ -31,7 +43,13 @@ def build_parser(prog: str = "python -m deepset_cloud.emulator") -> argparse.Arg
     add = parser.add_argument
     add("--host", default="127.0.0.1", help="interface to listen on (default %(default)s)")
     add("--port", type=int, default=8080, help="port (0 picks a free one; default %(default)s)")
-    add("--data-dir", type=Path, default=Path("emulator-data"), help="SQLite + blobs (default ./%(default)s)")
+    add(
+        "--data-dir",
+        type=Path,
+        default=Path("emulator-data"),
+        metavar="DIR",
+        help="SQLite + blobs (default ./%(default)s)",
+    )
     add(
         "--api-key",
         action="append",
@@ -44,37 +62,16 @@ def build_parser(prog: str = "python -m deepset_cloud.emulator") -> argparse.Arg
         default=DEFAULT_ADMIN_TOKEN,
         help="Bearer token of /_emulator/* (default %(default)s)",
     )
-    add(
-        "--ingest-delay-s",
-        type=float,
-        default=defaults.ingest_delay_s,
-        help="delay before ingestion (default %(default)s)",
-    )
-    add(
-        "--session-ttl-s",
-        type=float,
-        default=defaults.session_ttl_s,
-        help="session lifetime (default %(default)s)",
-    )
-    add(
-        "--max-open-sessions",
-        type=int,
-        default=defaults.max_open_sessions,
-        help="per workspace (default %(default)s)",
-    )
-    add(
-        "--max-files-per-session",
-        type=int,
-        default=defaults.max_files_per_session,
-        help="(default %(default)s)",
-    )
-    add(
-        "--max-direct-upload-bytes",
-        type=int,
-        default=defaults.max_direct_upload_bytes,
-        help="(default %(default)s)",
-    )
-    add("--max-object-bytes", type=int, default=defaults.max_object_bytes, help="(default %(default)s)")
+    for name, text in _KNOB_OPTIONS:
+        default = getattr(defaults, name)
+        metavar = "SECONDS" if name.endswith("_s") else "BYTES" if name.endswith("_bytes") else "N"
+        add(
+            "--" + name.replace("_", "-"),
+            type=type(default),
+            default=default,
+            metavar=metavar,
+            help=f"{text} (default %(default)s)",
+        )
     add(
         "--timestamp-style",
         choices=("Z", "+00:00"),
@@ -87,13 +84,6 @@ def build_parser(prog: str = "python -m deepset_cloud.emulator") -> argparse.Arg
         action="store_false",
         help="answer 404 for unknown workspaces instead of creating them on first use",
     )
-    add(
-        "--search-index-lag-s",
-        type=float,
-        default=defaults.search_index_lag_s,
-        help="delay before new files match filter/content searches (default %(default)s)",
-    )
-    add("--seed", type=int, default=defaults.seed, help="fault-injection RNG seed (default %(default)s)")
     add(
         "--fault",
         action="append",
@@ -121,17 +111,10 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         data_dir=args.data_dir,
         api_keys=tuple(keys),
         admin_token=args.admin_token,
-        ingest_delay_s=args.ingest_delay_s,
-        session_ttl_s=args.session_ttl_s,
-        max_open_sessions=args.max_open_sessions,
-        max_files_per_session=args.max_files_per_session,
-        max_direct_upload_bytes=args.max_direct_upload_bytes,
-        max_object_bytes=args.max_object_bytes,
         timestamp_style=args.timestamp_style,
         auto_create_workspaces=args.auto_create_workspaces,
-        search_index_lag_s=args.search_index_lag_s,
-        seed=args.seed,
         faults=tuple(args.faults),
+        **{name: getattr(args, name) for name, _help in _KNOB_OPTIONS},
     )
 
 
@@ -147,9 +130,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "python -m deepset_cl
     try:
         return loop.run_until_complete(_serve(config, args.host, args.port, default_key=not args.api_keys))
     finally:
-        loop.run_until_complete(cancel_leftover_tasks())
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
+        close_loop(loop)
 
 
 async def _serve(config: EmulatorConfig, host: str, port: int, *, default_key: bool) -> int:

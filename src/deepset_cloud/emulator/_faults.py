@@ -197,6 +197,11 @@ class FaultInjector:
         """The active specs, in the order they are tried."""
         return tuple(active.spec for active in self._active)
 
+    @property
+    def has_specs(self) -> bool:
+        """Whether any spec is active (cheap: the middleware asks on every request)."""
+        return bool(self._active)
+
     def set(self, specs: Iterable[FaultSpec]) -> None:
         """Replace the active specs; counters and the random sequence start over from the seed."""
         specs = list(specs)

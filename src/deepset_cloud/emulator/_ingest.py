@@ -15,12 +15,11 @@ import json
 import logging
 
 from deepset_cloud.emulator._state import EmulatorState
-from deepset_cloud.emulator._store import SessionRecord
+from deepset_cloud.emulator._store import META_SUFFIX, SessionRecord
 
 __all__ = ["Ingestor"]
 
 _CHUNK = 500
-_META_SUFFIX = ".meta.json"
 _log = logging.getLogger(__name__)
 
 
@@ -104,7 +103,7 @@ class Ingestor:
             doomed: list[str | None] = []
             with store.transaction() as db:
                 for seq, name, size in pending[start : start + _CHUNK]:
-                    meta_seq = metas.get(name + _META_SUFFIX)
+                    meta_seq = metas.get(name + META_SUFFIX)
                     status, reason = self._ingest_one(record, seq, name, size, meta_seq, doomed)
                     db.execute(
                         "UPDATE objects SET status = ?, reason = ?, blob = NULL, data = NULL WHERE seq = ?",
@@ -120,7 +119,7 @@ class Ingestor:
         meta_blobs: list[str | None] = []
         with store.transaction() as db:
             for name, seq in metas.items():
-                paired = name[: -len(_META_SUFFIX)] in raw_names
+                paired = name[: -len(META_SUFFIX)] in raw_names
                 meta_blobs += [r[0] for r in db.execute("SELECT blob FROM objects WHERE seq = ?", (seq,))]
                 db.execute(
                     "UPDATE objects SET status = ?, reason = ?, blob = NULL, data = NULL "

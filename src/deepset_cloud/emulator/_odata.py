@@ -2,7 +2,7 @@
 
 `compile_filter("category eq 'news'")` returns SQL over a column `meta` that holds the file's metadata as
 JSON text, plus the `?` parameters in order. Parsing is done by `odata-query` (a sly lexer and LALR
-parser); this module only walks its AST.
+parser, wrapped by `_odata_parse`); this module walks its AST and emits SQL.
 
 Semantics (the real backend is a search index whose behaviour we can only approximate):
 
@@ -31,13 +31,13 @@ Keys and literals always travel as parameters, never inside the SQL text.
 from __future__ import annotations
 
 import functools
-import itertools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
-from odata_query import ast, exceptions
-from odata_query.grammar import ODataLexer, ODataParser
+from odata_query import ast
+
+from deepset_cloud.emulator._odata_parse import ODataFilterError, parse_filter
 
 __all__ = ["ODataFilterError", "compile_filter"]
 
@@ -49,20 +49,6 @@ _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _DIGITS: Final = "0123456789"
-
-_Fn = TypeVar("_Fn", bound=Callable[..., Any])
-
-
-class ODataFilterError(ValueError):
-    """The filter is not valid OData, or uses something the emulator does not support.
-
-    Attributes:
-        position: 0-based offset in the filter string where the problem is, when known.
-    """
-
-    def __init__(self, message: str, position: int | None = None) -> None:
-        super().__init__(message)
-        self.position = position
 
 
 def compile_filter(expr: str, *, column: str = "meta") -> tuple[str, list[object]]:
@@ -92,129 +78,12 @@ def _compile_cached(expr: str, column: str) -> tuple[str, tuple[object, ...]]:
         raise ODataFilterError("Invalid filter: the filter is empty", 0)
     if len(text) > _MAX_FILTER_LENGTH:
         raise ODataFilterError(f"Invalid filter: longer than {_MAX_FILTER_LENGTH} characters")
-    tree = _parse(text, offset)
+    tree = parse_filter(text, offset)
     compiler = _Compiler(column)
     sql = compiler.predicate(tree, 0)
     if len(compiler.params) > _MAX_PARAMETERS:
         raise ODataFilterError(f"Invalid filter: too many values (more than {_MAX_PARAMETERS})")
     return sql, tuple(compiler.params)
-
-
-# --------------------------------------------------------------------------------------------------
-# Parsing
-
-
-def _token_rule(pattern: str) -> Callable[[_Fn], _Fn]:
-    """What sly's `@_` does: attach the token's regular expression to its action."""
-
-    def decorate(func: _Fn) -> _Fn:
-        func.pattern = pattern  # type: ignore[attr-defined]
-        return func
-
-    return decorate
-
-
-class _Lexer(ODataLexer):  # type: ignore[misc]
-    """The odata-query lexer with double-quoted strings and keyword prefixes that stay identifiers."""
-
-    tokens = ODataLexer.tokens | {"DQ_STRING"}
-
-    # Redefined rules keep their place in sly's rule order; `\b` or `(?=\()` stops `allowed`, `nullable`
-    # or `true_story` from lexing as a keyword followed by an identifier.
-    @_token_rule(r"(?:true|false)\b")
-    def BOOLEAN(self, t: Any) -> Any:  # noqa: N802 - sly names rules after their tokens
-        t.value = ast.Boolean(t.value)
-        return t
-
-    @_token_rule(r"null\b")
-    def NULL(self, t: Any) -> Any:  # noqa: N802
-        t.value = ast.Null()
-        return t
-
-    @_token_rule(r"any(?=\()")
-    def ANY(self, t: Any) -> Any:  # noqa: N802
-        t.value = ast.Any()
-        return t
-
-    @_token_rule(r"all(?=\()")
-    def ALL(self, t: Any) -> Any:  # noqa: N802
-        t.value = ast.All()
-        return t
-
-    @_token_rule(r'"(?:[^"]|"")*"')
-    def DQ_STRING(self, t: Any) -> Any:  # noqa: N802
-        t.type = "STRING"
-        t.value = ast.String(t.value[1:-1].replace('""', '"'))
-        return t
-
-
-def _parse(text: str, offset: int) -> Any:
-    try:
-        tokens = list(_Lexer().tokenize(text))
-    except exceptions.TokenizingException as exc:
-        index = exc.token.index
-        raise ODataFilterError(
-            f"Invalid filter: unexpected character {text[index]!r} at position {index + offset}",
-            index + offset,
-        ) from None
-    try:
-        return ODataParser().parse(iter(tokens))
-    except exceptions.ParsingException as exc:
-        raise _parse_error(text, offset, tokens, exc.token) from None
-    except (exceptions.UnknownFunctionException, exceptions.ArgumentCountException) as exc:
-        position = _function_position(tokens, exc.function_name)
-        where = "" if position is None else f" at position {position + offset}"
-        detail = str(exc).rstrip(".")
-        if isinstance(exc, exceptions.UnknownFunctionException):
-            detail = f"unknown function '{exc.function_name}'"
-        raise ODataFilterError(
-            f"Invalid filter: {detail}{where}", None if position is None else position + offset
-        ) from None
-    except exceptions.ODataException as exc:
-        raise ODataFilterError(f"Invalid filter: {exc}") from None
-    except RecursionError:  # odata-query walks long a/b/c paths recursively
-        raise ODataFilterError("Invalid filter: nested too deeply") from None
-
-
-def _parse_error(text: str, offset: int, tokens: Sequence[Any], bad: Any) -> ODataFilterError:
-    opened = sum(1 for token in tokens if token.type == "(")
-    closed = sum(1 for token in tokens if token.type == ")")
-    if bad is None:
-        if opened > closed:
-            return ODataFilterError(
-                "Invalid filter: unbalanced parentheses (missing ')')", len(text) + offset
-            )
-        return ODataFilterError("Invalid filter: unexpected end of filter", len(text) + offset)
-    index = next(i for i, token in enumerate(tokens) if token is bad)
-    # Operator tokens carry their surrounding whitespace and an unknown word shows up as the whitespace
-    # before it, so report the first visible token from here on.
-    while tokens[index].type == "WS" and index + 1 < len(tokens):
-        index += 1
-    start = tokens[index].index
-    end = tokens[index + 1].index if index + 1 < len(tokens) else len(text)
-    raw = text[start:end]
-    position = start + (len(raw) - len(raw.lstrip())) + offset
-    if bad.type == ")" and closed > opened:
-        return ODataFilterError(
-            f"Invalid filter: unbalanced parentheses (unexpected ')' at position {position})", position
-        )
-    hint = ""
-    if bad.type == ")" and any(token.type == "IN" for token in tokens):
-        hint = " (a one-item 'in' list needs a trailing comma: x in ('a',))"
-    return ODataFilterError(
-        f"Invalid filter: unexpected token {raw.strip()!r} at position {position}{hint}", position
-    )
-
-
-def _function_position(tokens: Sequence[Any], name: str) -> int | None:
-    for token, following in itertools.pairwise(tokens):
-        if token.type == "ODATA_IDENTIFIER" and following.type == "(" and token.value.full_name() == name:
-            return int(token.index)
-    return None
-
-
-# --------------------------------------------------------------------------------------------------
-# Compiling
 
 
 # OData comparator -> (its name, the SQL operator, the comparator with both sides swapped)

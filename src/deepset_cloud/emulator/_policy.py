@@ -30,6 +30,7 @@ from aiohttp import web
 
 __all__ = [
     "BUCKET",
+    "FILENAME_VARIABLE",
     "PolicyGrant",
     "S3Error",
     "entity_too_large",
@@ -42,7 +43,8 @@ BUCKET: Final = "user-files-upload"
 _REGION: Final = "eu-central-1"
 _SERVICE: Final = "s3"
 _ALGORITHM: Final = "AWS4-HMAC-SHA256"
-_FILENAME_VARIABLE: Final = "${filename}"
+FILENAME_VARIABLE: Final = "${filename}"
+"""S3's placeholder in a POST's `key` field for the file part's filename."""
 # Fields every post must carry, in the order S3 complains about them.
 _REQUIRED: Final = ("policy", "x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-signature")
 # XML 1.0 cannot carry C0 control characters other than tab, newline and carriage return.
@@ -110,7 +112,7 @@ def make_presigned_fields(
     }
     policy = base64.b64encode(json.dumps(document, separators=(",", ":")).encode()).decode("ascii")
     return {
-        "key": key_prefix + _FILENAME_VARIABLE,
+        "key": key_prefix + FILENAME_VARIABLE,
         "x-amz-algorithm": _ALGORITHM,
         "x-amz-credential": credential,
         "x-amz-date": amz_date,

@@ -17,19 +17,18 @@ from aiohttp import web
 from deepset_cloud.emulator._blobs import INLINE_MAX_BYTES
 from deepset_cloud.emulator._multipart import FilePart, MultipartError, PartTooLarge, parse_multipart
 from deepset_cloud.emulator._policy import (
+    FILENAME_VARIABLE,
     S3Error,
     entity_too_large,
     s3_error_response,
     verify_presigned_fields,
 )
 from deepset_cloud.emulator._state import STATE, EmulatorState
-from deepset_cloud.emulator._store import SessionFullError
+from deepset_cloud.emulator._store import META_SUFFIX, SessionFullError
 from deepset_cloud.emulator._time import now_us
 
 __all__ = ["s3_post"]
 
-_FILENAME_VAR = "${filename}"
-_META_SUFFIX = ".meta.json"
 _MAX_FIELD_BYTES = 64 * 1024
 _POST_RESPONSE = (
     '<?xml version="1.0" encoding="UTF-8"?>\n<PostResponse><Location>{location}</Location>'
@@ -92,12 +91,12 @@ def _store_object(
     fields = dict(field_list)
     grant = verify_presigned_fields(state.s3_secret, fields, now=datetime.now(timezone.utc))
     key = fields.get("key", "")
-    if _FILENAME_VAR in key:
+    if FILENAME_VARIABLE in key:
         if not part.filename:
             raise S3Error(
                 "InvalidArgument", "The key uses ${filename} but the file part has no filename.", 400
             )
-        key = key.replace(_FILENAME_VAR, part.filename)
+        key = key.replace(FILENAME_VARIABLE, part.filename)
     prefix = grant.key_prefix
     if not key.startswith(prefix) or len(key) == len(prefix):
         condition = f'["starts-with", "$key", "{prefix}"]'
@@ -127,7 +126,7 @@ def _store_object(
             part.size,
             blob=blob,
             data=part.data,
-            is_meta=name.endswith(_META_SUFFIX),
+            is_meta=name.endswith(META_SUFFIX),
             max_objects=state.config.max_files_per_session,
         )
     except SessionFullError as exc:

@@ -34,12 +34,17 @@ class Emulator:
     """
 
     def __init__(self, config: EmulatorConfig, *, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.config = config
+        self._config = config
         self.host = host
         self.port = port
         self._state: EmulatorState | None = None
         self._runner: web.AppRunner | None = None
         self._sweeper: asyncio.Task[None] | None = None
+
+    @property
+    def config(self) -> EmulatorConfig:
+        """The current configuration, including runtime changes (`configure`, `PATCH /_emulator/config`)."""
+        return self._config if self._state is None else self._state.config
 
     @property
     def state(self) -> EmulatorState:
@@ -66,7 +71,7 @@ class Emulator:
 
     async def start(self) -> None:
         """Open the data dir, resume pending ingestion and start listening."""
-        state = EmulatorState(self.config)
+        state = EmulatorState(self._config)
         state.ingestor = Ingestor(state)
         runner = web.AppRunner(make_app(state), access_log=None, handle_signals=False, shutdown_timeout=2.0)
         try:
@@ -96,6 +101,8 @@ class Emulator:
         """Stop listening, stop ingestion (it resumes on the next start) and commit everything."""
         state, runner = self._state, self._runner
         self._state = self._runner = None
+        if state is not None:
+            self._config = state.config  # runtime changes carry over to a restart
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -133,8 +140,7 @@ class Emulator:
     def configure(self, **changes: Any) -> dict[str, Any]:
         """Change runtime knobs (ingest_delay_s, session_ttl_s, max_open_sessions, ...)."""
         self.state.config = evolve_config(self.state.config, changes)
-        self.config = self.state.config
-        return config_as_dict(self.config)
+        return config_as_dict(self.state.config)
 
     def reset(self) -> None:
         """Forget all workspaces, files, sessions, faults and counters."""
@@ -172,16 +178,16 @@ class ThreadedEmulator:
             self._loop.run_until_complete(self.emulator.start())
         except BaseException as exc:
             started.set_exception(exc)
-            self._loop.close()
+            close_loop(self._loop)
             return
         started.set_result(None)
         try:
             self._loop.run_forever()
         finally:
-            self._loop.run_until_complete(self.emulator.stop())
-            self._loop.run_until_complete(cancel_leftover_tasks())
-            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
-            self._loop.close()
+            try:
+                self._loop.run_until_complete(self.emulator.stop())
+            finally:
+                close_loop(self._loop)
 
     @property
     def config(self) -> EmulatorConfig:
@@ -273,8 +279,21 @@ class ThreadedEmulator:
         return f"<ThreadedEmulator {self.api_url} data_dir={str(self.config.data_dir)!r}>"
 
 
-async def cancel_leftover_tasks() -> None:
-    """Cancel and await handler tasks still pending after shutdown, so none is destroyed while pending."""
+def close_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Close a loop the emulator ran on, like `asyncio.run` does at its end.
+
+    Handler tasks still pending after shutdown are cancelled and awaited (so none is destroyed while
+    pending), then async generators and the default executor are shut down.
+    """
+    try:
+        loop.run_until_complete(_cancel_leftover_tasks())
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.run_until_complete(loop.shutdown_default_executor())
+    finally:
+        loop.close()
+
+
+async def _cancel_leftover_tasks() -> None:
     current = asyncio.current_task()
     leftovers = [task for task in asyncio.all_tasks() if task is not current]
     for task in leftovers:

@@ -54,9 +54,9 @@ class EmulatorState:
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
         config.data_dir.mkdir(parents=True, exist_ok=True)
-        self.store = Store(config.data_dir)
         self.s3_secret = _load_secret(config)
         self.faults = FaultInjector(config.seed, config.faults)
+        self.store = Store(config.data_dir)  # last: nothing after it can fail and leak its connection
         self.stats = Stats()
         self.ingestor: Ingestor | None = None
 

@@ -24,7 +24,10 @@ import attrs
 from deepset_cloud.emulator._blobs import BlobFolder
 from deepset_cloud.emulator._time import now_us
 
-__all__ = ["FileRow", "SessionFullError", "SessionRecord", "Store"]
+__all__ = ["META_SUFFIX", "FileRow", "SessionFullError", "SessionRecord", "Store"]
+
+META_SUFFIX = ".meta.json"
+"""An object named `X.meta.json` is the metadata sidecar of the object named `X`."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS workspaces (name TEXT PRIMARY KEY, created_us INTEGER NOT NULL);
@@ -99,19 +102,23 @@ class Store:
     def __init__(self, data_dir: Path) -> None:
         self.blobs = BlobFolder(data_dir)
         self.db = sqlite3.connect(data_dir / "emulator.sqlite3", isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(_SCHEMA)
-        self.db.create_function("content_contains", 3, self._content_contains)
         self._commit_handle: asyncio.TimerHandle | None = None
-        self.workspaces: set[str] = {r[0] for r in self.db.execute("SELECT name FROM workspaces")}
         self.sessions: dict[str, SessionRecord] = {}
-        for row in self.db.execute(f"SELECT {_SESSION_COLS} FROM sessions"):  # noqa: S608 (constant)
-            self._cache_session(row)
-        self.object_counts: dict[str, int] = dict(
-            self.db.execute("SELECT session_id, COUNT(*) FROM objects GROUP BY session_id").fetchall()
-        )
-        (last,) = self.db.execute("SELECT MAX(created_us) FROM files").fetchone()
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(_SCHEMA)
+            self.db.create_function("content_contains", 3, self._content_contains)
+            self.workspaces: set[str] = {r[0] for r in self.db.execute("SELECT name FROM workspaces")}
+            for row in self.db.execute(f"SELECT {_SESSION_COLS} FROM sessions"):  # noqa: S608 (constant)
+                self._cache_session(row)
+            self.object_counts: dict[str, int] = dict(
+                self.db.execute("SELECT session_id, COUNT(*) FROM objects GROUP BY session_id").fetchall()
+            )
+            (last,) = self.db.execute("SELECT MAX(created_us) FROM files").fetchone()
+        except BaseException:  # e.g. a damaged database file: do not leak the connection
+            self.db.close()
+            raise
         self._last_us: int = last or 0
 
     # -- transactions -----------------------------------------------------------------------------
