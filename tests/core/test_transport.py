@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from collections.abc import Callable
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -104,6 +106,34 @@ async def test_bad_key_is_an_authentication_error_that_does_not_leak_the_key(
 async def test_unknown_session_is_not_found(client: AsyncClient) -> None:
     with pytest.raises(NotFoundError, match="session id"):
         await client.get_upload_session(uuid4())
+
+
+async def test_unknown_workspace_is_not_found_and_nothing_is_lost(
+    make_emulator: Callable[..., ThreadedEmulator], tmp_path: Path
+) -> None:
+    emulator = make_emulator(auto_create_workspaces=False)
+    few, many = tmp_path / "few", tmp_path / "many"
+    for folder, count in ((few, 3), (many, 25)):
+        folder.mkdir()
+        for index in range(count):
+            (folder / f"doc-{index}.txt").write_text("text", encoding="utf-8")
+    async with AsyncClient(emulator.api_key, emulator.api_url, "no-such-workspace") as client:
+        with pytest.raises(NotFoundError, match="workspace") as listing:
+            async for _ in client.list_files():
+                pass
+        # Direct path: every file is reported as failed, with the reason.
+        direct = await client.upload([few], show_progress=False)
+        # Session path: the session cannot be opened, so the upload stops with the error and its report.
+        with pytest.raises(NotFoundError) as sessions:
+            await client.upload([many], show_progress=False)
+    assert listing.value.status_code == 404
+    assert direct.failed_upload_count == direct.total_files == 3
+    assert all(isinstance(result.exception, NotFoundError) for result in direct.failed)
+    report = sessions.value.upload_report
+    assert report is not None
+    assert report.successful_upload_count == 0
+    assert report.session_ids == ()
+    assert emulator.stats()["files_stored"] == 0
 
 
 @pytest.mark.parametrize(
