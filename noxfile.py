@@ -21,7 +21,7 @@ def _groups(*names: str) -> list[str]:
 def tests(session: nox.Session) -> None:
     """Run the whole test suite against the embedded emulator (and the official SDK)."""
     # `lint` (ruff): gen_sync.py formats what it generates before comparing it byte for byte.
-    session.install("-e", ".[emulator]", *_groups("test", "compat", "django", "lint"))
+    session.install("-e", ".[emulator]", *_groups("test", "compat", "django", "notebook", "lint"))
     session.run("python", "tools/gen_sync.py", "--check")
     session.run("pytest", *session.posargs, env={"PYTHONDONTWRITEBYTECODE": "1"})
 
@@ -44,7 +44,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typing(session: nox.Session) -> None:
     """Type-check src, tests, tools and this file with mypy (strict)."""
-    session.install("-e", ".[emulator]", *_groups("typing", "test"))
+    session.install("-e", ".[emulator]", *_groups("typing", "test", "notebook"))
     session.run("mypy", *session.posargs)
 
 
