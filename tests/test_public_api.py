@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import subprocess
+import sys
 import typing
 
 import pytest
@@ -40,8 +42,11 @@ def test_all_is_sorted_and_matches_the_public_names() -> None:
     names = [name for name in deepset_cloud.__all__ if name != "__version__"]
     assert names == sorted(names)
     # `annotations` is the `from __future__ import annotations` feature flag, not an export.
-    public = {name for name in vars(deepset_cloud) if not name.startswith("_")} - {"annotations"}
-    modules = {name for name, value in vars(deepset_cloud).items() if inspect.ismodule(value)}
+    public = {name for name in dir(deepset_cloud) if not name.startswith("_")} - {
+        "annotations",
+        "TYPE_CHECKING",
+    }
+    modules = {name for name in public if inspect.ismodule(getattr(deepset_cloud, name))}
     assert public - modules == set(names)
 
 
@@ -92,3 +97,18 @@ def test_no_dependency_type_leaks_into_public_signatures(qualname: str, function
         text = repr(hint)
         assert "aiohttp" not in text, (qualname, text)
         assert "cattrs" not in text, (qualname, text)
+
+
+def test_importing_the_package_and_its_pytest_plugin_does_not_load_the_http_stack() -> None:
+    # The pytest plugin is loaded by every pytest run once the package is installed: keep it cheap.
+    code = (
+        "import sys, deepset_cloud, deepset_cloud.testing; "
+        "heavy = sorted(m for m in ('aiohttp', 'cattrs', 'backoff', 'anyio') if m in sys.modules); "
+        "print(','.join(heavy)); deepset_cloud.AsyncClient; print('aiohttp' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    heavy_modules_loaded, http_stack_after_first_use = result.stdout.splitlines()
+    assert heavy_modules_loaded == ""
+    assert http_stack_after_first_use == "True"

@@ -5,13 +5,12 @@ Async: `from deepset_cloud.async_client import files`; sync: `from deepset_cloud
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import logging
+from typing import TYPE_CHECKING
 
-from deepset_cloud._client import AsyncClient as AsyncClient
 from deepset_cloud._config import DEFAULT_WORKSPACE_NAME as DEFAULT_WORKSPACE_NAME
-from deepset_cloud._retry import RetryPolicy as RetryPolicy
-from deepset_cloud._sync_client import Client as Client
 from deepset_cloud.errors import (
     APIError as APIError,
     AuthenticationError as AuthenticationError,
@@ -52,6 +51,34 @@ from deepset_cloud.models import (
     UserInfo as UserInfo,
     WriteMode as WriteMode,
 )
+
+if TYPE_CHECKING:
+    from deepset_cloud._client import AsyncClient as AsyncClient
+    from deepset_cloud._retry import RetryPolicy as RetryPolicy
+    from deepset_cloud._sync_client import Client as Client
+
+# The clients pull in aiohttp, cattrs and backoff (~0.3 s). Loading them on first use keeps
+# `import deepset_cloud` cheap for the models and errors, and for the pytest plugin `deepset_cloud.testing`,
+# which every pytest run loads once this package is installed.
+_LAZY_EXPORTS = {
+    "AsyncClient": "deepset_cloud._client",
+    "Client": "deepset_cloud._sync_client",
+    "RetryPolicy": "deepset_cloud._retry",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY_EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY_EXPORTS})
+
 
 try:
     __version__ = importlib.metadata.version("deepset-cloud")
