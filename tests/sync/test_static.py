@@ -15,7 +15,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "src" / "deepset_cloud"
 FACADE_FILES = sorted(
-    [*PACKAGE.joinpath("sync_client").rglob("*.py"), PACKAGE / "_sync_client.py", PACKAGE / "_portal.py"]
+    [
+        *PACKAGE.joinpath("sync_client").rglob("*.py"),
+        PACKAGE / "_sync_client.py",
+        PACKAGE / "_portal.py",
+        PACKAGE / "_portal_loop.py",
+        PACKAGE / "_portal_bridges.py",
+    ]
 )
 BANNED = re.compile(r"asyncio\.run\b|\bget_event_loop\b|\brun_until_complete\b|\bnest_asyncio\b|\bsniffio\b")
 
@@ -27,6 +33,8 @@ def tool(name: str) -> str:
 def test_the_facade_files_exist() -> None:
     assert [path.name for path in FACADE_FILES] == [
         "_portal.py",
+        "_portal_bridges.py",
+        "_portal_loop.py",
         "_sync_client.py",
         "__init__.py",
         "files.py",
