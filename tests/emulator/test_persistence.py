@@ -141,3 +141,22 @@ async def test_failed_starts_leave_no_open_database(tmp_path: Path) -> None:
     assert open_under_tmp() == []
     assert "not a database" in str(damaged_error.value)
     assert busy_error.value.errno == errno.EADDRINUSE
+
+
+async def test_a_restart_removes_blobs_left_by_a_crash_and_keeps_the_rest(
+    http: aiohttp.ClientSession, make_emulator: Callable[..., ThreadedEmulator], tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "state"
+    first = Api(http, make_emulator(data_dir=data_dir), "ws")
+    large = b"x" * (200 * 1024)  # above the inline limit: stored as a blob file
+    file_id = (await first.upload("large.bin", large, {})).json["file_id"]
+    first.emulator.stop()
+    blob_files = [path for path in (data_dir / "blobs").rglob("*") if path.is_file()]
+    assert len(blob_files) == 1
+    # What a crash mid-request leaves behind: a spooled body no record points to.
+    orphan = blob_files[0].parent / "mp-123-deadbeef-7.part"
+    orphan.write_bytes(b"half a request body")
+
+    second = Api(http, make_emulator(data_dir=data_dir), "ws")
+    assert not orphan.exists()
+    assert (await second.call("GET", f"files/{file_id}")).body == large

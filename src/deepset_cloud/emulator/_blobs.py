@@ -80,6 +80,17 @@ class BlobFolder:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(self._prefix + relative)
 
+    def delete_unreferenced(self, referenced: set[str]) -> int:
+        """Remove blob files no record points to (left by a crash mid-request); return how many."""
+        removed = 0
+        for shard in self._shards:
+            for blob in shard.iterdir():
+                if f"blobs/{shard.name}/{blob.name}" not in referenced:
+                    with contextlib.suppress(OSError):
+                        blob.unlink()
+                        removed += 1
+        return removed
+
     def delete_all(self) -> None:
         """Remove every blob file."""
         for shard in self.root.iterdir():

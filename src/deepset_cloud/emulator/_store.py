@@ -116,6 +116,15 @@ class Store:
                 self.db.execute("SELECT session_id, COUNT(*) FROM objects GROUP BY session_id").fetchall()
             )
             (last,) = self.db.execute("SELECT MAX(created_us) FROM files").fetchone()
+            # A crash can leave blobs behind whose records never committed (a large post cut off
+            # mid-body, or the last few milliseconds of group-committed posts): nothing refers to them.
+            referenced = {
+                row[0]
+                for row in self.db.execute(
+                    "SELECT blob FROM files WHERE blob IS NOT NULL UNION SELECT blob FROM objects WHERE blob IS NOT NULL"
+                )
+            }
+            self.blobs.delete_unreferenced(referenced)
         except BaseException:  # e.g. a damaged database file: do not leak the connection
             self.db.close()
             raise
