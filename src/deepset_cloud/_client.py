@@ -16,6 +16,7 @@ from deepset_cloud._pagination import iterate_file_pages, iterate_session_pages
 from deepset_cloud._retry import RetryPolicy
 from deepset_cloud._transport import Transport
 from deepset_cloud._upload import UploadOptions, UploadSettings, upload_memory_files, upload_paths
+from deepset_cloud._upload_settings import resolve_concurrency
 from deepset_cloud.errors import ConfigurationError
 from deepset_cloud.models import (
     DeepsetCloudFile,
@@ -47,8 +48,8 @@ class AsyncClient:
         workspace_name: the default workspace of this client. Defaults to `DEFAULT_WORKSPACE_NAME` from
             the same sources, read when a call needs it.
         timeout_s: the longest wait for a connection or for any read of a response, in seconds.
-        s3_concurrency: how many files are uploaded or downloaded at once (default 10; uploads use 4
-            behind an HTTP proxy).
+        s3_concurrency: how many files are uploaded or downloaded at once (default 10, or 4 when an
+            HTTP proxy is configured in the environment; 1 in safe mode).
         retry: how failed requests are retried (default: `RetryPolicy()`).
         max_files_per_session: objects (files and metadata sidecars) per upload session before a new
             session is opened.
@@ -456,7 +457,7 @@ class AsyncClient:
             batch_size=batch_size,
             show_progress=show_progress,
             timeout_s=timeout_s,
-            concurrency=1 if safe_mode else self.s3_concurrency or 10,
+            concurrency=resolve_concurrency(self._upload_settings, safe_mode=safe_mode),
         )
 
 
