@@ -1,9 +1,10 @@
-"""Handlers for files (E1 list, E2 direct upload, E3 download, E4 meta, E10 delete) and workspaces."""
+"""Handlers for files (E1 list, E2 direct upload, E3 download, E4 meta, E10 delete, meta update), workspaces."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -27,6 +28,7 @@ __all__ = [
     "download",
     "download_meta",
     "list_files",
+    "update_meta",
 ]
 
 _MAX_LIST_LIMIT = 10_000
@@ -252,6 +254,46 @@ async def delete_file(request: web.Request) -> web.Response:
     if not state.store.delete_file(workspace, file_id):
         raise_api_error(404, f"File {file_id} not found in workspace {workspace!r}.")
     return web.Response(status=204)
+
+
+_MAX_UPDATE_META_BYTES = 64 * 2**20
+
+
+async def update_meta(request: web.Request) -> web.Response:
+    """`POST files/update-meta` `{file_id: {key: value}}`: merge into each file's meta -> 200.
+
+    A value of `"None"` (documented) or JSON null (an emulator extension) removes the key. The body is
+    validated as a whole first (422, nothing changed); unknown file ids are listed in `failed_files` while
+    the other files are updated.
+    """
+    state = request.app[STATE]
+    workspace = state.workspace(request.match_info["workspace"])
+    raw = await _read_limited(request, _MAX_UPDATE_META_BYTES)
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise_api_error(400, f"The request body is not valid JSON: {exc}")
+    if not isinstance(body, dict):
+        raise_api_error(422, "The body must be a JSON object mapping file ids to metadata objects.")
+    changes: dict[str, dict[str, object]] = {}
+    for file_id, patch in body.items():
+        try:
+            canonical = str(uuid.UUID(file_id))
+        except ValueError:
+            raise_api_error(422, f"{file_id!r} is not a file id (a UUID).")
+        if not isinstance(patch, dict):
+            raise_api_error(422, f"The metadata of file {file_id} must be a JSON object.")
+        changes[canonical] = {k: None if v == "None" else v for k, v in patch.items()}
+    missing = state.store.update_meta(workspace, changes)
+    failed = [
+        {
+            "file_id": file_id,
+            "error_type": "FILE_NOT_FOUND",
+            "error_message": f"File {file_id} not found in workspace {workspace!r}.",
+        }
+        for file_id in missing
+    ]
+    return web.json_response({"failed_count": len(failed), "failed_files": failed})
 
 
 async def create_workspace(request: web.Request) -> web.Response:

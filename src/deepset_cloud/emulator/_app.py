@@ -21,6 +21,7 @@ _WS = "/api/v1/workspaces/{workspace}"
 _ROUTES: list[tuple[str, str, _Handler, str]] = [
     ("GET", f"{_WS}/files", _api_files.list_files, "list_files"),
     ("POST", f"{_WS}/files", _api_files.direct_upload, "direct_upload"),
+    ("POST", f"{_WS}/files/update-meta", _api_files.update_meta, "update_meta"),
     ("GET", f"{_WS}/files/{{file_id}}", _api_files.download, "download"),
     ("GET", f"{_WS}/files/{{file_id}}/meta", _api_files.download_meta, "download_meta"),
     ("DELETE", f"{_WS}/files/{{file_id}}", _api_files.delete_file, "delete_file"),
@@ -54,6 +55,8 @@ FAULT_ROUTES: dict[str, str] = {
     "download": "download",
     "download_meta": "download",  # the SDK's download fetches bytes and meta; one fault route covers both
     "s3_post": "s3_post",
+    "update_meta": "update_meta",
+    "delete_file": "delete_file",
 }
 """Route name -> fault-injection route (contract names); routes not listed never get faults."""
 

@@ -36,6 +36,8 @@ ROUTES: Final = (
     "direct_upload",
     "download",
     "s3_post",
+    "update_meta",
+    "delete_file",
 )
 _ANY_ROUTE: Final = "*"
 _FIELDS: Final = ("route", "rate", "status", "retry_after", "drop", "latency_s", "count")

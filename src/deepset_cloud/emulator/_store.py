@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -265,6 +266,30 @@ class Store:
             return False
         self.blobs.delete([row[0]])
         return True
+
+    def update_meta(self, workspace: str, changes: dict[str, dict[str, object]]) -> list[str]:
+        """Merge each `{key: value}` into its file's meta (a value None removes the key), in one
+        transaction; return the ids of files that do not exist in the workspace (left unchanged)."""
+        missing: list[str] = []
+        with self.transaction() as db:
+            for file_id, patch in changes.items():
+                row = db.execute(
+                    "SELECT meta FROM files WHERE workspace = ? AND file_id = ?", (workspace, file_id)
+                ).fetchone()
+                if row is None:
+                    missing.append(file_id)
+                    continue
+                meta = json.loads(row[0])
+                for key, value in patch.items():
+                    if value is None:
+                        meta.pop(key, None)
+                    else:
+                        meta[key] = value
+                db.execute(
+                    "UPDATE files SET meta = ? WHERE file_id = ?",
+                    (json.dumps(meta, ensure_ascii=False), file_id),
+                )
+        return missing
 
     def count_files(self) -> int:
         """Number of files in all workspaces."""
