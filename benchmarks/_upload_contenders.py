@@ -26,8 +26,8 @@ def _cpu_s() -> float:
 
 
 async def _upload_ours(args: argparse.Namespace, *, blocking: bool) -> int:
-    from deepset_cloud._client_cache import aclose_cached_clients
     from deepset_cloud.async_client import files
+    from deepset_cloud.async_client.client_cache import aclose_cached_clients
 
     report = await files.upload(
         paths=[Path(args.source)],

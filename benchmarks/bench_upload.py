@@ -254,7 +254,7 @@ def _default_tmp_dir() -> Path | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from deepset_cloud._upload_settings import DEFAULT_S3_CONCURRENCY
+    from deepset_cloud._upload.options import DEFAULT_S3_CONCURRENCY
 
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.bench_upload", description=__doc__.splitlines()[0]

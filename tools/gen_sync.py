@@ -41,14 +41,16 @@ GENERATED_PACKAGE = "deepset_cloud.sync_client"  # every file in it must be gene
 MODULES = {  # async module -> generated sync module (the generation targets, in order)
     "deepset_cloud.async_client": "deepset_cloud.sync_client",
     "deepset_cloud.async_client.files": "deepset_cloud.sync_client.files",
-    "deepset_cloud._client": "deepset_cloud._sync_client",
+    "deepset_cloud.async_client.client": "deepset_cloud.sync_client.client",
 }
-MODULE_NAMES = {"deepset_cloud._client": ("AsyncClient",)}  # translate only these names (default: __all__)
+MODULE_NAMES = {
+    "deepset_cloud.async_client.client": ("AsyncClient",)
+}  # translate only these names (default: __all__)
 CLASSES = {"AsyncClient": "Client"}
 METHODS = {"aclose": "close", "__aenter__": "__enter__", "__aexit__": "__exit__"}
 SPECIFIC_WORDING = [(r"\s*\(and event loop\)", "")]  # AsyncClient: one per loop; Client: one per app
 MODULE_DOCSTRINGS = {  # replaces a module docstring that does not describe the sync twin
-    "deepset_cloud._client": "`Client`: the sync twin of `AsyncClient`; every call runs on the SDK's event loop thread.",
+    "deepset_cloud.async_client.client": "`Client`: the sync twin of `AsyncClient`; every call runs on the SDK's event loop thread.",
 }
 
 

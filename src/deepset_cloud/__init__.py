@@ -53,16 +53,16 @@ from deepset_cloud.models import (
 )
 
 if TYPE_CHECKING:
-    from deepset_cloud._client import AsyncClient as AsyncClient
     from deepset_cloud._retry import RetryPolicy as RetryPolicy
-    from deepset_cloud._sync_client import Client as Client
+    from deepset_cloud.async_client.client import AsyncClient as AsyncClient
+    from deepset_cloud.sync_client.client import Client as Client
 
 # The clients pull in aiohttp, cattrs and backoff (~0.3 s). Loading them on first use keeps
 # `import deepset_cloud` cheap for the models and errors, and for the pytest plugin `deepset_cloud.testing`,
 # which every pytest run loads once this package is installed.
 _LAZY_EXPORTS = {
-    "AsyncClient": "deepset_cloud._client",
-    "Client": "deepset_cloud._sync_client",
+    "AsyncClient": "deepset_cloud.async_client.client",
+    "Client": "deepset_cloud.sync_client.client",
     "RetryPolicy": "deepset_cloud._retry",
 }
 

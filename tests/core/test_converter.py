@@ -9,7 +9,6 @@ from uuid import UUID, uuid4
 import pytest
 from hypothesis import given, strategies as st
 
-from deepset_cloud._api import Page
 from deepset_cloud._converter import (
     format_datetime,
     make_converter,
@@ -17,6 +16,7 @@ from deepset_cloud._converter import (
     structure_response,
     unstructure,
 )
+from deepset_cloud._http.api import Page
 from deepset_cloud.errors import ResponseValidationError
 from deepset_cloud.models import (
     AWSPrefixedRequestConfig,

@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 
 from deepset_cloud import AsyncClient, DownloadReport, RetryPolicy
-from deepset_cloud._download import LocalNames, safe_file_name
+from deepset_cloud._download.files import LocalNames, safe_file_name
 from deepset_cloud.errors import AuthenticationError, ConfigurationError, RequestTimeout
 from deepset_cloud.models import WriteMode
 

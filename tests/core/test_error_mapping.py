@@ -8,7 +8,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from deepset_cloud._http_errors import build_api_error, parse_retry_after
+from deepset_cloud._http.errors import build_api_error, parse_retry_after
 from deepset_cloud.errors import (
     APIError,
     AuthenticationError,

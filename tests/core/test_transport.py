@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 
 from deepset_cloud import AsyncClient, RetryPolicy
-from deepset_cloud._transport import Transport
+from deepset_cloud._http.transport import Transport
 from deepset_cloud.emulator import ThreadedEmulator
 from deepset_cloud.errors import (
     AuthenticationError,

@@ -15,9 +15,9 @@ from deepset_cloud import (
     DeepsetCloudError,
     DeepsetCloudFile,
     SyncInAsyncContextWarning,
-    _client_cache,
     _portal,
 )
+from deepset_cloud.async_client import client_cache as _client_cache
 from deepset_cloud.models import UploadSessionStatusEnum
 from deepset_cloud.sync_client import files
 

@@ -17,10 +17,7 @@ PACKAGE = ROOT / "src" / "deepset_cloud"
 FACADE_FILES = sorted(
     [
         *PACKAGE.joinpath("sync_client").rglob("*.py"),
-        PACKAGE / "_sync_client.py",
-        PACKAGE / "_portal.py",
-        PACKAGE / "_portal_loop.py",
-        PACKAGE / "_portal_bridges.py",
+        *PACKAGE.joinpath("_portal").rglob("*.py"),
     ]
 )
 BANNED = re.compile(r"asyncio\.run\b|\bget_event_loop\b|\brun_until_complete\b|\bnest_asyncio\b|\bsniffio\b")
@@ -31,17 +28,17 @@ def tool(name: str) -> str:
 
 
 def test_the_facade_files_exist() -> None:
-    assert [path.name for path in FACADE_FILES] == [
-        "_portal.py",
-        "_portal_bridges.py",
-        "_portal_loop.py",
-        "_sync_client.py",
-        "__init__.py",
-        "files.py",
+    assert [path.relative_to(PACKAGE).as_posix() for path in FACADE_FILES] == [
+        "_portal/__init__.py",
+        "_portal/bridges.py",
+        "_portal/loop.py",
+        "sync_client/__init__.py",
+        "sync_client/client.py",
+        "sync_client/files.py",
     ]
 
 
-@pytest.mark.parametrize("path", FACADE_FILES, ids=lambda path: path.name)
+@pytest.mark.parametrize("path", FACADE_FILES, ids=lambda path: path.relative_to(PACKAGE).as_posix())
 def test_no_private_loops_and_no_loop_patching(path: Path) -> None:
     hits = [
         f"{path.name}:{number}: {line.strip()}"
@@ -63,7 +60,7 @@ def test_ruff_passes_without_exemptions() -> None:
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
 
 
-@pytest.mark.parametrize("path", FACADE_FILES, ids=lambda path: path.name)
+@pytest.mark.parametrize("path", FACADE_FILES, ids=lambda path: path.relative_to(PACKAGE).as_posix())
 def test_no_inline_exemptions(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     assert "noqa" not in text

@@ -9,10 +9,11 @@ from typing import Any
 
 import attrs
 
-from deepset_cloud._api import DeepsetCloudAPI
+from deepset_cloud._http.api import DeepsetCloudAPI
+from deepset_cloud._http.storage import StorageClient
+from deepset_cloud._http.transport import Transport
 from deepset_cloud._retry import RetryPolicy
-from deepset_cloud._transport import Transport
-from deepset_cloud._upload import UploadOptions, UploadSettings, upload_memory_files, upload_paths
+from deepset_cloud._upload.pipeline import UploadOptions, UploadSettings, upload_memory_files, upload_paths
 from deepset_cloud.emulator import ThreadedEmulator
 from deepset_cloud.models import (
     DeepsetCloudFile,
@@ -51,7 +52,7 @@ class Harness:
     ) -> UploadReport:
         return await upload_paths(
             self.api,
-            await self.transport.http_session(),
+            StorageClient(await self.transport.http_session()),
             workspace=self.workspace,
             paths=paths,
             recursive=recursive,
@@ -64,7 +65,7 @@ class Harness:
     ) -> UploadReport:
         return await upload_memory_files(
             self.api,
-            await self.transport.http_session(),
+            StorageClient(await self.transport.http_session()),
             workspace=self.workspace,
             files=files,
             options=self.options(**options),

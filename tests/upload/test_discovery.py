@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from deepset_cloud._discovery import (
+from deepset_cloud._upload.discovery import (
     DEFAULT_FILE_TYPES,
     Discovery,
     discover_paths,

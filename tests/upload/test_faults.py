@@ -9,7 +9,7 @@ from typing import Any
 import anyio
 import pytest
 
-from deepset_cloud._upload import PipelineStats
+from deepset_cloud._upload.pipeline import PipelineStats
 from deepset_cloud.emulator import ThreadedEmulator
 from deepset_cloud.errors import ConflictError, ServerError
 from deepset_cloud.models import DeepsetCloudFile, UploadReport, UploadSessionStatusEnum

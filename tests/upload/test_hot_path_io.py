@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from deepset_cloud._discovery import discover_paths, normalize_file_types, validate_sidecar
-from deepset_cloud._s3 import INLINE_READ_BYTES, _read_if_tiny
+from deepset_cloud._http.storage import INLINE_READ_BYTES, _read_if_tiny
+from deepset_cloud._upload.discovery import discover_paths, normalize_file_types, validate_sidecar
 
 
 @pytest.mark.parametrize("size", [0, 1, 4096, INLINE_READ_BYTES])

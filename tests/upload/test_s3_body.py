@@ -10,7 +10,12 @@ from urllib.parse import unquote
 
 import pytest
 
-from deepset_cloud._s3 import MultipartTemplate, make_safe_file_name, parse_s3_error, s3_upload_error
+from deepset_cloud._http.storage import (
+    MultipartTemplate,
+    make_safe_file_name,
+    parse_s3_error,
+    s3_upload_error,
+)
 
 FIELDS = {
     "key": "ws/0f1e/${filename}",

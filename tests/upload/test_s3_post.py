@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from deepset_cloud import _s3, _upload
-from deepset_cloud._discovery import Discovery, discover_paths
-from deepset_cloud._s3 import PresignedPost
+from deepset_cloud._http import storage as _s3
+from deepset_cloud._http.storage import PresignedPost
+from deepset_cloud._upload import pipeline as _upload
+from deepset_cloud._upload.discovery import Discovery, discover_paths
 from deepset_cloud.errors import UploadError
 from deepset_cloud.models import WriteMode
 

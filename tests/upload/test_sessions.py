@@ -8,7 +8,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from deepset_cloud._upload import PipelineStats
+from deepset_cloud._upload.pipeline import PipelineStats
 from deepset_cloud.emulator import ThreadedEmulator
 from deepset_cloud.errors import IngestionTimeoutError
 from deepset_cloud.models import DeepsetCloudFile, UploadSessionStatusEnum

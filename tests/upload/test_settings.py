@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from deepset_cloud._retry import RetryPolicy
-from deepset_cloud._upload import UploadSettings
-from deepset_cloud._upload_settings import resolve_concurrency, resolve_retry
+from deepset_cloud._upload.options import resolve_concurrency, resolve_retry
+from deepset_cloud._upload.pipeline import UploadSettings
 
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
 

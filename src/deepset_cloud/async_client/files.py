@@ -12,8 +12,8 @@ from contextlib import aclosing
 from pathlib import Path
 from uuid import UUID
 
-from deepset_cloud._client_cache import cached_client
 from deepset_cloud._config import DEFAULT_WORKSPACE_NAME
+from deepset_cloud.async_client.client_cache import cached_client
 from deepset_cloud.models import (
     DeepsetCloudFile,
     DeepsetCloudFileBytes,

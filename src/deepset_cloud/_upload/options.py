@@ -11,8 +11,8 @@ from uuid import UUID
 
 import attrs
 
+from deepset_cloud._http.storage import STREAM_THRESHOLD_BYTES, S3Timeouts
 from deepset_cloud._retry import RetryPolicy
-from deepset_cloud._s3 import STREAM_THRESHOLD_BYTES, S3Timeouts
 from deepset_cloud.models import FileUploadResult, UploadSession, UploadSessionStatus, WriteMode
 
 __all__ = [

@@ -21,8 +21,8 @@ import aiohttp
 import anyio
 import attrs
 
-from deepset_cloud import _loop_cleanup
-from deepset_cloud._http_errors import build_api_error, map_transport_errors
+from deepset_cloud._http import loop_cleanup
+from deepset_cloud._http.errors import build_api_error, map_transport_errors
 from deepset_cloud._retry import RetryPolicy
 from deepset_cloud.errors import (
     APIError,
@@ -134,7 +134,7 @@ class Transport:
         if hasattr(self._session, "_retry_connection"):
             self._session._retry_connection = False
         self._loop = loop
-        _loop_cleanup.register(loop, self)
+        loop_cleanup.register(loop, self)
         return self._session
 
     async def aclose(self) -> None:
@@ -143,7 +143,7 @@ class Transport:
         session, self._session = self._session, None
         loop, self._loop = self._loop, None
         if loop is not None:
-            _loop_cleanup.unregister(loop, self)
+            loop_cleanup.unregister(loop, self)
         if session is not None and not session.closed:
             running = asyncio.get_running_loop()
             if loop is running:

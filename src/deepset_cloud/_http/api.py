@@ -16,7 +16,7 @@ from uuid import UUID
 import attrs
 
 from deepset_cloud._converter import structure_response
-from deepset_cloud._transport import FormPart, Transport
+from deepset_cloud._http.transport import FormPart, Transport
 from deepset_cloud.errors import ResponseValidationError
 from deepset_cloud.models import (
     File,

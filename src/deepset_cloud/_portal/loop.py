@@ -51,12 +51,12 @@ CANCEL_GRACE_S = 5.0
 EXIT_BUDGET_S = 5.0
 """How long the exit hook may take to cancel calls, close clients and stop the loop thread."""
 _POLL_S = 0.25  # waits wake up this often to notice a dead loop thread (and to let Windows see Ctrl-C)
-# A prefix match: also covers deepset_cloud._portal_loop and deepset_cloud._portal_bridges.
-_INTERNAL_MODULES = ("deepset_cloud._portal", "deepset_cloud._sync_client", "deepset_cloud.sync_client")
+# A prefix match: also covers deepset_cloud._portal.loop and deepset_cloud._portal.bridges.
+_INTERNAL_MODULES = ("deepset_cloud._portal", "deepset_cloud.sync_client")
 
 
 class _OpenTwin(Protocol):
-    """What the exit hook needs of an `AsyncTwin` (`deepset_cloud._portal_bridges`) to close it."""
+    """What the exit hook needs of an `AsyncTwin` (`deepset_cloud._portal.bridges`) to close it."""
 
     _runtime: _Runtime
 

@@ -1,4 +1,4 @@
-"""Bridges from async shapes to sync ones, each running on the loop of `deepset_cloud._portal_loop`.
+"""Bridges from async shapes to sync ones, each running on the loop of `deepset_cloud._portal.loop`.
 
 `iterate` drains an async generator, `context` holds an async context manager open, `AsyncTwin` is the
 async object behind a sync object (e.g. the `AsyncClient` behind a `Client`).
@@ -23,8 +23,8 @@ from typing import Any, Generic, ParamSpec, Protocol, TypeVar, cast
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from deepset_cloud import _portal_loop
-from deepset_cloud._portal_loop import (
+from deepset_cloud._portal import loop as _portal_loop
+from deepset_cloud._portal.loop import (
     CANCEL_GRACE_S,
     _Call,
     _loop_thread_for_caller,

@@ -1,7 +1,7 @@
 """The clients behind the module-level functions: one per (running loop, api_url, api_key).
 
 Repeated calls with the same credentials on one event loop reuse one connection pool. The clients of a
-loop are closed when that loop shuts down (see `_loop_cleanup`), or earlier by `aclose_cached_clients()`.
+loop are closed when that loop shuts down (see `_http.loop_cleanup`), or earlier by `aclose_cached_clients()`.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import logging
 import threading
 import weakref
 
-from deepset_cloud import _loop_cleanup
-from deepset_cloud._client import AsyncClient
 from deepset_cloud._config import resolve_settings
+from deepset_cloud._http import loop_cleanup
+from deepset_cloud.async_client.client import AsyncClient
 
 __all__ = ["aclose_cached_clients", "cached_client"]
 
@@ -60,7 +60,7 @@ def cached_client(api_key: str | None, api_url: str | None) -> AsyncClient:
             for stale in [other for other in _CACHE if other.is_closed()]:
                 del _CACHE[stale]
             entry = _CACHE[loop] = _LoopClients(loop)
-            _loop_cleanup.register(loop, entry)
+            loop_cleanup.register(loop, entry)
         key = (settings.api_url, settings.api_key)
         client = entry.clients.get(key)
         if client is None:
@@ -75,5 +75,5 @@ async def aclose_cached_clients() -> None:
     with _LOCK:
         entry = _CACHE.pop(loop, None)
     if entry is not None:
-        _loop_cleanup.unregister(loop, entry)
+        loop_cleanup.unregister(loop, entry)
         await entry.close_on_loop_end()

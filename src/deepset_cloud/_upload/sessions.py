@@ -23,10 +23,10 @@ from uuid import UUID
 import anyio
 import attrs
 
+from deepset_cloud._http.storage import PresignedPost
 from deepset_cloud._progress import ProgressBar
 from deepset_cloud._retry import RetryPolicy
-from deepset_cloud._s3 import PresignedPost
-from deepset_cloud._upload_settings import (
+from deepset_cloud._upload.options import (
     Bundle,
     PipelineStats,
     UploadAPI,
@@ -39,9 +39,10 @@ from deepset_cloud.errors import ConflictError, DeepsetCloudError, UploadError
 from deepset_cloud.models import UploadSession, WriteMode
 
 if TYPE_CHECKING:
-    import aiohttp
     from anyio.abc import TaskGroup
     from anyio.streams.memory import MemoryObjectReceiveStream
+
+    from deepset_cloud._http.storage import StorageClient
 
 __all__ = ["SessionSlot", "SessionUploader"]
 
@@ -84,7 +85,7 @@ class SessionUploader:
 
     Args:
         api: the deepset Cloud endpoints.
-        http_session: the shared aiohttp session for storage posts.
+        storage: posts objects to the sessions' presigned storage URLs.
         workspace: the workspace to upload to.
         write_mode: the write mode of every session.
         enable_parallel_processing: the sessions' server-side parallel ingestion flag.
@@ -100,7 +101,7 @@ class SessionUploader:
     def __init__(
         self,
         api: UploadAPI,
-        http_session: aiohttp.ClientSession,
+        storage: StorageClient,
         *,
         workspace: str,
         write_mode: WriteMode,
@@ -114,7 +115,7 @@ class SessionUploader:
         unique_names: bool,
     ) -> None:
         self._api = api
-        self._http_session = http_session
+        self._storage = storage
         self._workspace = workspace
         self._write_mode = write_mode
         self._parallel = enable_parallel_processing
@@ -209,8 +210,7 @@ class SessionUploader:
             self._open_limit.release()
             raise
         config = session.aws_prefixed_request_config
-        poster = PresignedPost(
-            self._http_session,
+        poster = self._storage.presigned_post(
             url=config.url,
             fields=config.fields,
             retry=self._retry,

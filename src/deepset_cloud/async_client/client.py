@@ -9,14 +9,15 @@ from pathlib import Path
 from types import TracebackType
 from uuid import UUID
 
-from deepset_cloud._api import DeepsetCloudAPI
 from deepset_cloud._config import DEFAULT_WORKSPACE_NAME, resolve_settings, resolve_workspace
-from deepset_cloud._download import download_files
-from deepset_cloud._pagination import iterate_file_pages, iterate_session_pages
+from deepset_cloud._download.files import download_files
+from deepset_cloud._http.api import DeepsetCloudAPI
+from deepset_cloud._http.pagination import iterate_file_pages, iterate_session_pages
+from deepset_cloud._http.storage import StorageClient
+from deepset_cloud._http.transport import Transport
 from deepset_cloud._retry import RetryPolicy
-from deepset_cloud._transport import Transport
-from deepset_cloud._upload import UploadOptions, UploadSettings, upload_memory_files, upload_paths
-from deepset_cloud._upload_settings import resolve_concurrency
+from deepset_cloud._upload.options import resolve_concurrency
+from deepset_cloud._upload.pipeline import UploadOptions, UploadSettings, upload_memory_files, upload_paths
 from deepset_cloud.errors import ConfigurationError
 from deepset_cloud.models import (
     DeepsetCloudFile,
@@ -253,7 +254,7 @@ class AsyncClient:
         workspace = self._workspace(workspace_name)
         return await upload_paths(
             self._api,
-            await self._transport.http_session(),
+            StorageClient(await self._transport.http_session()),
             workspace=workspace,
             paths=list(paths),
             recursive=recursive,
@@ -394,7 +395,7 @@ class AsyncClient:
         workspace = self._workspace(workspace_name)
         return await upload_memory_files(
             self._api,
-            await self._transport.http_session(),
+            StorageClient(await self._transport.http_session()),
             workspace=workspace,
             files=list(files),
             options=UploadOptions(

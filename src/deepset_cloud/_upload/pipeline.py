@@ -20,12 +20,11 @@ from uuid import UUID
 
 import anyio
 
-from deepset_cloud._discovery import META_SUFFIX, Discovery, discover_paths, normalize_file_types
 from deepset_cloud._progress import ProgressBar
-from deepset_cloud._upload_direct import DirectItem, upload_direct
-from deepset_cloud._upload_ingestion import wait_for_ingestion
-from deepset_cloud._upload_session import SessionUploader
-from deepset_cloud._upload_settings import (
+from deepset_cloud._upload.direct import DirectItem, upload_direct
+from deepset_cloud._upload.discovery import META_SUFFIX, Discovery, discover_paths, normalize_file_types
+from deepset_cloud._upload.ingestion import wait_for_ingestion
+from deepset_cloud._upload.options import (
     DIRECT_UPLOAD_THRESHOLD,
     Bundle,
     JsonMeta,
@@ -39,6 +38,7 @@ from deepset_cloud._upload_settings import (
     resolve_concurrency,
     resolve_retry,
 )
+from deepset_cloud._upload.sessions import SessionUploader
 from deepset_cloud.errors import ConfigurationError, DeepsetCloudError
 from deepset_cloud.models import (
     DeepsetCloudFile,
@@ -49,7 +49,7 @@ from deepset_cloud.models import (
 )
 
 if TYPE_CHECKING:
-    import aiohttp
+    from deepset_cloud._http.storage import StorageClient
 
 __all__ = [
     "DIRECT_UPLOAD_THRESHOLD",
@@ -66,7 +66,7 @@ _DEFAULT_OPTIONS = UploadOptions()
 
 async def upload_paths(
     api: UploadAPI,
-    http_session: aiohttp.ClientSession,
+    storage: StorageClient,
     *,
     workspace: str,
     paths: Sequence[Path | str],
@@ -78,7 +78,7 @@ async def upload_paths(
 
     Args:
         api: the deepset Cloud endpoints.
-        http_session: the shared aiohttp session, used for the storage posts.
+        storage: posts objects to the sessions' presigned storage URLs.
         workspace: the workspace to upload to.
         paths: files and folders.
         recursive: walk folders into all levels.
@@ -115,7 +115,7 @@ async def upload_paths(
     )
     return await _run_sessions(
         api,
-        http_session,
+        storage,
         workspace=workspace,
         bundles=bundles,
         object_count=discovery.object_count,
@@ -127,7 +127,7 @@ async def upload_paths(
 
 async def upload_memory_files(
     api: UploadAPI,
-    http_session: aiohttp.ClientSession,
+    storage: StorageClient,
     *,
     workspace: str,
     files: Sequence[DeepsetCloudFile | DeepsetCloudFileBytes],
@@ -158,7 +158,7 @@ async def upload_memory_files(
         )
     return await _run_sessions(
         api,
-        http_session,
+        storage,
         workspace=workspace,
         bundles=_memory_bundles(files),
         object_count=sum(1 if file.meta is None else 2 for file in files),
@@ -247,7 +247,7 @@ async def _run_direct(
 
 async def _run_sessions(
     api: UploadAPI,
-    http_session: aiohttp.ClientSession,
+    storage: StorageClient,
     *,
     workspace: str,
     bundles: Iterator[Bundle],
@@ -261,7 +261,7 @@ async def _run_sessions(
     with ProgressBar(enabled=options.show_progress, total=object_count, description="Upload") as bar:
         uploader = SessionUploader(
             api,
-            http_session,
+            storage,
             workspace=workspace,
             write_mode=options.write_mode,
             enable_parallel_processing=options.enable_parallel_processing,

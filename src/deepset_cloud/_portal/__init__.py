@@ -5,15 +5,15 @@ async generator, `context` holds an async context manager open; `AsyncTwin` is t
 sync object (e.g. the `AsyncClient` behind a `Client`).
 
 This module only gathers those names for the generated code (its imports stay stable):
-- `deepset_cloud._portal_loop`: the loop thread (started lazily, reset in a forked child, stopped at
+- `deepset_cloud._portal.loop`: the loop thread (started lazily, reset in a forked child, stopped at
   exit) and `run`;
-- `deepset_cloud._portal_bridges`: `iterate`, `context` and `AsyncTwin`, built on `run`'s calls.
+- `deepset_cloud._portal.bridges`: `iterate`, `context` and `AsyncTwin`, built on `run`'s calls.
 """
 
 from __future__ import annotations
 
-from deepset_cloud._portal_bridges import ITERATE_BUFFER, AsyncTwin, _Pump as _Pump, context, iterate
-from deepset_cloud._portal_loop import CANCEL_GRACE_S, EXIT_BUDGET_S, THREAD_NAME, run
+from deepset_cloud._portal.bridges import ITERATE_BUFFER, AsyncTwin, _Pump as _Pump, context, iterate
+from deepset_cloud._portal.loop import CANCEL_GRACE_S, EXIT_BUDGET_S, THREAD_NAME, run
 from deepset_cloud.errors import SyncFacadeError as SyncFacadeError
 
 __all__ = [

@@ -28,7 +28,7 @@ import anyio
 import attrs
 
 from deepset_cloud._fileio import read_file
-from deepset_cloud._http_errors import parse_retry_after
+from deepset_cloud._http.errors import parse_retry_after
 from deepset_cloud._retry import RetryPolicy
 from deepset_cloud.errors import UploadError
 
@@ -168,6 +168,35 @@ class _Redirect(Exception):
 
 
 BodyFactory = Callable[[], Awaitable[Any]]
+
+
+class StorageClient:
+    """Posts objects to presigned storage URLs over the shared HTTP session (never with the API's auth).
+
+    The upload pipeline holds one of these instead of an HTTP session, so aiohttp stays inside `_http`.
+    """
+
+    def __init__(self, http_session: aiohttp.ClientSession) -> None:
+        self._session = http_session
+
+    def presigned_post(
+        self,
+        *,
+        url: str,
+        fields: Mapping[str, str],
+        retry: RetryPolicy,
+        timeouts: S3Timeouts,
+        stream_threshold: int = STREAM_THRESHOLD_BYTES,
+    ) -> PresignedPost:
+        """A poster for one upload session's presigned URL and policy fields."""
+        return PresignedPost(
+            self._session,
+            url=url,
+            fields=fields,
+            retry=retry,
+            timeouts=timeouts,
+            stream_threshold=stream_threshold,
+        )
 
 
 class PresignedPost:

@@ -16,7 +16,7 @@ from uuid import UUID
 
 import anyio
 
-from deepset_cloud._api import DeepsetCloudAPI, Page
+from deepset_cloud._http.api import DeepsetCloudAPI, Page
 from deepset_cloud.errors import ConfigurationError, RequestTimeout, ResponseValidationError
 from deepset_cloud.models import File, UploadSessionDetail
 

@@ -8,7 +8,7 @@ from uuid import UUID
 import anyio
 
 from deepset_cloud._progress import ProgressBar
-from deepset_cloud._upload_settings import UploadAPI, UploadSettings
+from deepset_cloud._upload.options import UploadAPI, UploadSettings
 from deepset_cloud.errors import IngestionTimeoutError
 from deepset_cloud.models import IngestionCounts, UploadReport
 

@@ -18,9 +18,9 @@ from uuid import UUID
 
 import anyio
 
-from deepset_cloud._api import DeepsetCloudAPI
-from deepset_cloud._discovery import META_SUFFIX
-from deepset_cloud._pagination import iterate_file_pages
+from deepset_cloud._http.api import DeepsetCloudAPI
+from deepset_cloud._http.pagination import iterate_file_pages
+from deepset_cloud._upload.discovery import META_SUFFIX
 from deepset_cloud.errors import ConfigurationError, DeepsetCloudError, RequestTimeout
 from deepset_cloud.models import DownloadReport, FailedDownload, File
 

@@ -16,7 +16,7 @@ import anyio
 import attrs
 
 from deepset_cloud._progress import ProgressBar
-from deepset_cloud._upload_settings import UploadAPI, UploadTally
+from deepset_cloud._upload.options import UploadAPI, UploadTally
 from deepset_cloud.errors import AuthenticationError, DeepsetCloudError, PermissionDeniedError, UploadError
 from deepset_cloud.models import WriteMode
 

@@ -1,0 +1,1 @@
+"""Downloading files and their meta into a folder."""

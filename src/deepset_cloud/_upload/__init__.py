@@ -1,0 +1,1 @@
+"""The upload pipeline: discovery, options, the direct path, upload sessions, ingestion wait."""
