@@ -16,7 +16,9 @@ import attrs
 import pytest
 from aiohttp import web
 
+from deepset_cloud.emulator import ThreadedEmulator
 from deepset_cloud.emulator._faults import ROUTES, FaultInjector, FaultSpec, parse_fault_option
+from emulator.emulator_api import Api
 
 # --------------------------------------------------------------------------------------------------
 # Specs
@@ -75,6 +77,7 @@ def test_dict_form_round_trips_and_is_strict() -> None:
         "drop": False,
         "latency_s": 0.0,
         "count": 7,
+        "lose_response": False,
     }
     assert FaultSpec.from_dict(as_json) == spec
     assert FaultSpec.from_dict({"route": "*", "rate": 1, "latency_s": 2}) == FaultSpec(
@@ -390,3 +393,25 @@ async def test_same_seed_same_faults_over_http(server: FaultyServer) -> None:
     first = await run()
     assert await run() == first
     assert {200, 503} == set(first)
+
+
+@pytest.mark.anyio
+async def test_lost_response_stores_the_object_but_never_answers(
+    http: aiohttp.ClientSession, deepset_emulator: ThreadedEmulator, workspace: str
+) -> None:
+    api = Api(http, deepset_emulator, workspace)
+    session = await api.create_session()
+    deepset_emulator.set_faults([{"route": "s3_post", "lose_response": True, "count": 1}])
+    with pytest.raises((aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)):
+        await api.s3_post(session, "kept.txt", b"stored although the answer is lost")
+    deepset_emulator.clear_faults()
+    names = [item["name"] for item in (await api.session_files(session["session_id"]))["data"]]
+    assert names == ["kept.txt"]  # the request took effect: only its answer went missing
+
+
+def test_lost_response_parses_and_excludes_other_outcomes() -> None:
+    assert parse_fault_option("route=s3_post,lose_response,rate=0.03") == FaultSpec(
+        route="s3_post", rate=0.03, lose_response=True
+    )
+    with pytest.raises(ValueError, match="cannot also drop"):
+        FaultSpec(route="s3_post", lose_response=True, status=503)

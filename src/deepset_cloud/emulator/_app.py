@@ -98,7 +98,7 @@ async def _with_faults(
 ) -> web.StreamResponse:
     fault_route = FAULT_ROUTES.get(route)
     if fault_route is not None and state.faults.has_specs:
-        injected = await state.faults.maybe_inject(fault_route, request)
+        injected = await state.faults.maybe_inject(fault_route, request, handler)
         if injected is not None:
             state.stats.faults_injected += 1
             return injected

@@ -91,7 +91,7 @@ def build_parser(prog: str = "python -m deepset_cloud.emulator") -> argparse.Arg
         default=[],
         metavar="SPEC",
         type=_fault,
-        help="inject faults, repeatable: route=s3_post,rate=0.1,status=503,retry_after=1 (also drop=true, "
+        help="inject faults, repeatable: route=s3_post,rate=0.1,status=503,retry_after=1 (also drop=true, lose_response=true, "
         "latency_s=0.2, count=3; route * means every route)",
     )
     return parser

@@ -7,7 +7,8 @@ faults. Specs are tried in order: each one that matches the route, has injection
 decides the outcome (later specs are not drawn for that request).
 
 CLI form (`--fault`, repeatable): `route=s3_post,rate=0.1,status=503,retry_after=1`, plus `drop=true`,
-`latency_s=0.05`, `count=3`. Admin JSON form: the same names as an object (`FaultSpec.to_dict`).
+`latency_s=0.05`, `count=3`, `lose_response=true` (the request is handled, e.g. the object stored, then
+the connection is closed before the answer: the client cannot tell whether it went through). Admin JSON form: the same names as an object (`FaultSpec.to_dict`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import asyncio
 import json
 import math
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from http import HTTPStatus
 from typing import Any, Final
 
@@ -40,7 +41,7 @@ ROUTES: Final = (
     "delete_file",
 )
 _ANY_ROUTE: Final = "*"
-_FIELDS: Final = ("route", "rate", "status", "retry_after", "drop", "latency_s", "count")
+_FIELDS: Final = ("route", "rate", "status", "retry_after", "drop", "latency_s", "count", "lose_response")
 # S3 error codes for injected statuses on `s3_post` (what real S3 answers with that status).
 _S3_CODES: Final[dict[int, tuple[str, str]]] = {
     400: (
@@ -87,6 +88,7 @@ class FaultSpec:
         drop: Close the connection without any response.
         latency_s: Delay added before the outcome (or before the real handler).
         count: Maximum number of injections; unlimited when `None`.
+        lose_response: Handle the request, then close the connection without sending the answer.
 
     Raises:
         ValueError: A value is out of range or of the wrong type, or the spec has no effect.
@@ -99,6 +101,7 @@ class FaultSpec:
     drop: bool = False
     latency_s: float = attrs.field(default=0.0, converter=_int_to_float)
     count: int | None = None
+    lose_response: bool = False
 
     def __attrs_post_init__(self) -> None:
         if self.route != _ANY_ROUTE and self.route not in ROUTES:
@@ -113,12 +116,18 @@ class FaultSpec:
             raise ValueError(f"count must be a positive integer, not {self.count!r}")
         if not isinstance(self.drop, bool):
             raise ValueError(f"drop must be true or false, not {self.drop!r}")
+        if not isinstance(self.lose_response, bool):
+            raise ValueError(f"lose_response must be true or false, not {self.lose_response!r}")
         if self.drop and self.status is not None:
             raise ValueError("a fault either drops the connection or answers with a status, not both")
+        if self.lose_response and (self.drop or self.status is not None):
+            raise ValueError("a fault that loses the response cannot also drop or answer with a status")
         if self.retry_after is not None and self.status is None:
             raise ValueError("retry_after needs a status to be sent with")
-        if self.status is None and not self.drop and self.latency_s == 0:
-            raise ValueError("a fault needs an effect: status, drop=true or latency_s > 0")
+        if self.status is None and not self.drop and not self.lose_response and self.latency_s == 0:
+            raise ValueError(
+                "a fault needs an effect: status, drop=true, lose_response=true or latency_s > 0"
+            )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FaultSpec:
@@ -145,7 +154,7 @@ def parse_fault_option(text: str) -> FaultSpec:
         if not part:
             continue
         name, has_value, raw = (item.strip() for item in part.partition("="))
-        if not has_value and name == "drop":
+        if not has_value and name in ("drop", "lose_response"):
             raw = "true"
         elif not has_value or not raw:
             raise ValueError(f"fault option {part!r} in {text!r} must look like name=value")
@@ -245,15 +254,21 @@ class FaultInjector:
                 continue
             active.injected += 1
             latency += spec.latency_s
-            if spec.drop or spec.status is not None:
+            if spec.drop or spec.lose_response or spec.status is not None:
                 return FaultDecision(latency, spec)
         return FaultDecision(latency)
 
-    async def maybe_inject(self, route: str, request: web.Request) -> web.StreamResponse | None:
+    async def maybe_inject(
+        self,
+        route: str,
+        request: web.Request,
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]] | None = None,
+    ) -> web.StreamResponse | None:
         """Apply the faults for one request: sleep, then answer, drop, or return None to proceed.
 
         For a drop the connection is closed before anything is written; the returned response only ends
-        aiohttp's handling (writing it fails quietly), so the client sees a disconnect.
+        aiohttp's handling (writing it fails quietly), so the client sees a disconnect. A lost response
+        runs `handler` first (the request takes effect), then closes the connection the same way.
         """
         decision = self.decide(route)
         if decision.latency_s > 0:
@@ -261,7 +276,9 @@ class FaultInjector:
         spec = decision.spec
         if spec is None:
             return None
-        if spec.drop:
+        if spec.lose_response and handler is not None:
+            await handler(request)
+        if spec.drop or spec.lose_response:
             transport = request.transport
             if transport is not None:
                 transport.close()
@@ -308,7 +325,7 @@ def _parse_value(name: str, raw: str) -> object:
     try:
         if name == "route":
             return raw
-        if name == "drop":
+        if name in ("drop", "lose_response"):
             lowered = raw.lower()
             if lowered not in _TRUE | _FALSE:
                 raise ValueError
@@ -317,5 +334,10 @@ def _parse_value(name: str, raw: str) -> object:
             return int(raw)
         return float(raw)
     except ValueError:
-        kind = {"drop": "true or false", "status": "an integer", "count": "an integer"}.get(name, "a number")
+        kind = {
+            "drop": "true or false",
+            "lose_response": "true or false",
+            "status": "an integer",
+            "count": "an integer",
+        }.get(name, "a number")
         raise ValueError(f"fault option {name}={raw!r} must be {kind}") from None
