@@ -1,4 +1,13 @@
-"""Development sessions: `nox -s tests`, `nox -s demo`, `nox -s lint`, `nox -s typing`, `nox -s bench`."""
+"""Development sessions (`python -m nox -l` lists them; `.ci/run` runs what CI runs).
+
+Every session works with the plain `venv` backend and the pip that each Python's venv bundles (23.x on
+3.10-3.12), and uses `uv` when it is on PATH. The dependency groups never name the project itself: pip
+before 25.1 would look `deepset-cloud[emulator]` up on the package index. `_install` installs the project
+from this checkout and then the groups' requirements, in one pip call.
+
+A new session: decorate a function with `@nox.session`, call `_install(session, "group", ...)` and
+`_pytest(session, "tests/dir")` (or `session.run(...)`), and add it to `.ci/run` if CI should run it.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +19,11 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["lint", "typing", "tests"]
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
+# Every supported Python, lowest first (the classifiers in pyproject.toml say the same).
+PYTHONS = nox.project.python_versions(PYPROJECT)
+# Suites with heavy dependencies of their own: `tests` leaves them out, each has a session of that name.
+SEPARATE_SUITES = {"compat": "tests/compat", "django": "tests/django_app", "notebook": "tests/notebook"}
+FAST_SUITE = [f"--ignore={path}" for path in SEPARATE_SUITES.values()]
 
 
 def _groups(*names: str) -> list[str]:
@@ -17,46 +31,98 @@ def _groups(*names: str) -> list[str]:
     return list(nox.project.dependency_groups(PYPROJECT, *names))
 
 
+EDITABLE = ("-e", ".[emulator]")
+
+
+def _install(session: nox.Session, *groups: str, project: tuple[str, ...] = EDITABLE) -> None:
+    """Install this checkout (editable, with the emulator by default) and the named dependency groups."""
+    session.install(*project, *_groups(*groups))
+
+
+def _pytest(session: nox.Session, *args: str) -> None:
+    """Run pytest with the session's extra arguments (`nox -s tests -- -x -k upload`)."""
+    session.run("pytest", *args, *session.posargs, env={"PYTHONDONTWRITEBYTECODE": "1"})
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Run the whole test suite against the embedded emulator (and the official SDK)."""
+    """Run the test suite against the embedded emulator (without the compat, django and notebook suites)."""
     # `lint` (ruff): gen_sync.py formats what it generates before comparing it byte for byte.
-    session.install("-e", ".[emulator]", *_groups("test", "compat", "django", "notebook", "lint"))
+    _install(session, "test", "lint")
     session.run("python", "tools/gen_sync.py", "--check")
-    session.run("pytest", *session.posargs, env={"PYTHONDONTWRITEBYTECODE": "1"})
+    _pytest(session, *FAST_SUITE)
+
+
+@nox.session(python=PYTHONS)
+def matrix(session: nox.Session) -> None:
+    """Run the test suite on one supported Python (`nox -s matrix-3.10`; all found: `nox -s matrix`)."""
+    _install(session, "test")
+    _pytest(session, *FAST_SUITE)
+
+
+@nox.session(python=PYTHONS[0])
+def lowest(session: nox.Session) -> None:
+    """Run the test suite with the lowest versions of the direct dependencies that pyproject.toml allows."""
+    # pip has no "lowest" resolution; uv (installed into this session's venv) has.
+    session.install("uv")
+    session.run("uv", "pip", "install", "--resolution", "lowest-direct", *EDITABLE)
+    _install(session, "test", project=())
+    session.run("python", "-m", "pip", "list", "--format=freeze", silent=False)
+    _pytest(session, *FAST_SUITE)
+
+
+@nox.session
+def compat(session: nox.Session) -> None:
+    """Drive the official deepset-cloud-sdk, unchanged, against the emulator."""
+    _install(session, "test", "compat")
+    _pytest(session, SEPARATE_SUITES["compat"])
+
+
+@nox.session
+def django(session: nox.Session) -> None:
+    """Call the sync facade from the views of a real Django project (WSGI and ASGI)."""
+    _install(session, "test", "django")
+    _pytest(session, SEPARATE_SUITES["django"])
+
+
+@nox.session
+def notebook(session: nox.Session) -> None:
+    """Run the sync facade in a real Jupyter kernel, whose cells run inside the kernel's event loop."""
+    _install(session, "test", "notebook")
+    _pytest(session, SEPARATE_SUITES["notebook"])
 
 
 @nox.session
 def demo(session: nox.Session) -> None:
     """Start a local emulator and upload a generated corpus into it, with progress and a summary."""
-    session.install("-e", ".[emulator]")
+    _install(session)
     session.run("python", "-m", "deepset_cloud.demo", *session.posargs)
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
     """Check style and formatting with ruff."""
-    session.install(*_groups("lint"))
+    _install(session, "lint", project=())
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
 
 
 @nox.session
 def typing(session: nox.Session) -> None:
-    """Type-check src, tests, tools and this file with mypy (strict)."""
-    session.install("-e", ".[emulator]", *_groups("typing", "test", "notebook"))
+    """Type-check src, tests, tools, benchmarks and this file with mypy (strict)."""
+    _install(session, "typing", "test", "notebook")
     session.run("mypy", *session.posargs)
 
 
 @nox.session
 def generate(session: nox.Session) -> None:
     """Regenerate the sync facade from the async sources (`-- --check` only compares)."""
-    session.install("-e", ".", *_groups("lint"))
+    _install(session, "lint", project=("-e", "."))
     session.run("python", "tools/gen_sync.py", *session.posargs)
 
 
 @nox.session
 def bench(session: nox.Session) -> None:
     """Run the benchmarks against the emulator; they print medians and ratios measured side by side."""
-    session.install("-e", ".[emulator]", *_groups("bench"))
+    _install(session, "bench")
     session.run("python", "-m", "benchmarks", *session.posargs)

@@ -8,7 +8,8 @@ import aiohttp
 import pytest
 
 from deepset_cloud.emulator import ThreadedEmulator
-from emulator.emulator_api import Api
+
+from .emulator_api import Api
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ import aiohttp
 import pytest
 
 from deepset_cloud.emulator import ThreadedEmulator
-from emulator.emulator_api import Api, poll
+
+from .emulator_api import Api, poll
 
 pytestmark = pytest.mark.anyio
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.emulator_api import Api
+from .emulator_api import Api
 
 pytestmark = pytest.mark.anyio
 

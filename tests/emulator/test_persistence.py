@@ -11,7 +11,8 @@ import anyio
 import pytest
 
 from deepset_cloud.emulator import ThreadedEmulator
-from emulator.emulator_api import Api
+
+from .emulator_api import Api
 
 pytestmark = pytest.mark.anyio
 

@@ -14,7 +14,8 @@ import aiohttp
 import pytest
 
 from deepset_cloud.emulator import ThreadedEmulator
-from emulator.emulator_api import Api, Reply, poll
+
+from .emulator_api import Api, Reply, poll
 
 pytestmark = pytest.mark.anyio
 

@@ -11,7 +11,8 @@ import pytest
 
 from deepset_cloud.emulator import ThreadedEmulator
 from deepset_cloud.emulator._time import now_us
-from emulator.emulator_api import Api, poll
+
+from .emulator_api import Api, poll
 
 pytestmark = pytest.mark.anyio
 

@@ -1,0 +1,1 @@
+"""The test suite; `--import-mode=importlib` imports its modules as `tests.<dir>.<module>`."""

@@ -1,0 +1,1 @@
+"""The sync facade in a real Jupyter kernel (`nox -s notebook`)."""
