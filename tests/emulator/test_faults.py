@@ -18,7 +18,8 @@ from aiohttp import web
 
 from deepset_cloud.emulator import ThreadedEmulator
 from deepset_cloud.emulator._faults import ROUTES, FaultInjector, FaultSpec, parse_fault_option
-from emulator.emulator_api import Api
+
+from .emulator_api import Api
 
 # --------------------------------------------------------------------------------------------------
 # Specs
