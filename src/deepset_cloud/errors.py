@@ -3,9 +3,10 @@
 ```
 DeepsetCloudError
 ├── ConfigurationError            missing API key or workspace, bad arguments; raised before any I/O
+├── ClientClosedError             also a RuntimeError: a closed client, or a client used on another loop
 ├── TransportError                no HTTP response arrived (retryable)
 │   ├── ConnectError
-│   └── RequestTimeout
+│   └── RequestTimeout            one request got no answer in time
 ├── APIError                      the API answered with a non-2xx status
 │   ├── BadRequestError           400
 │   ├── AuthenticationError       401
@@ -17,17 +18,20 @@ DeepsetCloudError
 │   └── ServerError               5xx (retryable)
 ├── UploadError                   the storage (S3) leg of an upload failed, with the S3 error code
 ├── ResponseValidationError       a 2xx body did not fit the expected shape
-├── IngestionTimeoutError         also a TimeoutError: ingestion did not finish within timeout_s
+├── OperationTimeoutError         also a TimeoutError: a listing or download did not finish within timeout_s
+│   └── IngestionTimeoutError     ingestion did not finish within timeout_s
 └── SyncFacadeError               also a RuntimeError: the sync API was misused (e.g. called from its own loop)
 ```
 
-Retry code reads `is_retryable` instead of keeping lists of classes. No exception carries request
-headers, so the API key never appears in a message or a traceback. All of them survive pickling.
+Retry code reads `is_retryable` instead of keeping lists of classes. Every attribute is declared and
+typed on its class. No exception carries request headers, so the API key never appears in a message or a
+traceback. All of them survive pickling.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -38,12 +42,14 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConfigurationError",
     "ConflictError",
     "ConnectError",
     "DeepsetCloudError",
     "IngestionTimeoutError",
     "NotFoundError",
+    "OperationTimeoutError",
     "PermissionDeniedError",
     "RateLimitError",
     "RequestTimeout",
@@ -59,35 +65,67 @@ __all__ = [
 
 
 class DeepsetCloudError(Exception):
-    """Root of every exception raised on purpose by `deepset_cloud`."""
+    """Root of every exception raised on purpose by `deepset_cloud`.
 
+    Attributes:
+        message: what went wrong and, where it helps, what to do next.
+        is_retryable: whether the same request may succeed if sent again.
+        upload_report: on an error that aborted an upload, what the upload did before it stopped, else None.
+    """
+
+    message: str
     is_retryable: bool = False
-    upload_report: UploadReport | None = None
-    """On an error that aborted an upload: what the upload did before it stopped, else None."""
+    upload_report: UploadReport | None
 
-    def __init__(self, message: str, **details: Any) -> None:
+    def __init__(
+        self, message: str, *, is_retryable: bool | None = None, upload_report: UploadReport | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
-        self._details = details
-        for key, value in details.items():
-            setattr(self, key, value)
+        if is_retryable is not None:
+            self.is_retryable = is_retryable
+        self.upload_report = upload_report
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # Rebuild from the message and keyword details so subclasses with extra fields pickle.
-        return (_rebuild, (type(self), self.message, self._details), self.__dict__)
+        # Keyword-only constructors do not survive the default `(cls, args)` reduction; every attribute is
+        # in `__dict__`, so rebuild from the message and restore the rest as state.
+        return (_rebuild, (type(self), self.message), self.__dict__)
 
     def __str__(self) -> str:
         return self.message
 
 
-def _rebuild(cls: type[DeepsetCloudError], message: str, details: dict[str, Any]) -> DeepsetCloudError:
+def _rebuild(cls: type[DeepsetCloudError], message: str) -> DeepsetCloudError:
     error = cls.__new__(cls)
-    DeepsetCloudError.__init__(error, message, **details)
+    Exception.__init__(error, message)
     return error
 
 
 class ConfigurationError(DeepsetCloudError):
-    """The SDK is not configured well enough to make a request (no API key, no workspace, bad argument)."""
+    """The SDK is not configured well enough to make a request (no API key, no workspace, bad argument).
+
+    Attributes:
+        missing_paths: paths given to an upload that do not exist (empty for other mistakes).
+        broken_sidecars: `(sidecar path, problem)` for every invalid `.meta.json` sidecar (empty otherwise).
+    """
+
+    missing_paths: tuple[Path, ...]
+    broken_sidecars: tuple[tuple[Path, str], ...]
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        missing_paths: Sequence[Path] = (),
+        broken_sidecars: Sequence[tuple[Path, str]] = (),
+    ) -> None:
+        super().__init__(message)
+        self.missing_paths = tuple(missing_paths)
+        self.broken_sidecars = tuple(broken_sidecars)
+
+
+class ClientClosedError(DeepsetCloudError, RuntimeError):
+    """A client was used after `aclose()`/`close()`, or on an event loop other than the one it runs on."""
 
 
 class TransportError(DeepsetCloudError):
@@ -102,8 +140,10 @@ class TransportError(DeepsetCloudError):
     method: str
     url: str
 
-    def __init__(self, message: str, *, method: str = "", url: str = "", **details: Any) -> None:
-        super().__init__(message, method=method, url=url, **details)
+    def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
+        super().__init__(message)
+        self.method = method
+        self.url = url
 
 
 class ConnectError(TransportError):
@@ -122,12 +162,18 @@ class APIError(DeepsetCloudError):
         method: HTTP method of the request.
         url: URL of the request.
         body: the response body as text (truncated), for diagnostics.
+        messages: the server's own error messages, if its body had any.
+        request_id: the server's `X-Request-Id`, to quote to support, if it sent one.
+        retry_after: the server's requested delay in seconds (`Retry-After`), if it sent one.
     """
 
     status_code: int
     method: str
     url: str
     body: str
+    messages: tuple[str, ...]
+    request_id: str | None
+    retry_after: float | None
 
     def __init__(
         self,
@@ -137,9 +183,19 @@ class APIError(DeepsetCloudError):
         method: str = "",
         url: str = "",
         body: str = "",
-        **details: Any,
+        messages: Sequence[str] = (),
+        request_id: str | None = None,
+        retry_after: float | None = None,
+        is_retryable: bool | None = None,
     ) -> None:
-        super().__init__(message, status_code=status_code, method=method, url=url, body=body, **details)
+        super().__init__(message, is_retryable=is_retryable)
+        self.status_code = status_code
+        self.method = method
+        self.url = url
+        self.body = body
+        self.messages = tuple(messages)
+        self.request_id = request_id
+        self.retry_after = retry_after
 
 
 class BadRequestError(APIError):
@@ -170,10 +226,6 @@ class RateLimitError(APIError):
     """429: too many requests. `retry_after` is the server's requested delay in seconds, if it sent one."""
 
     is_retryable = True
-    retry_after: float | None
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **details: Any) -> None:
-        super().__init__(message, retry_after=retry_after, **details)
 
 
 class ServerError(APIError):
@@ -207,11 +259,13 @@ class UploadError(DeepsetCloudError):
         file_name: the name of the file whose upload failed.
         s3_code: the S3 error code (e.g. `AccessDenied`, `EntityTooLarge`), or None if there was none.
         status_code: the HTTP status of the storage response, or None if no response arrived.
+        retry_after: the storage's requested delay in seconds (`Retry-After`), if it sent one.
     """
 
     file_name: str
     s3_code: str | None
     status_code: int | None
+    retry_after: float | None
 
     def __init__(
         self,
@@ -220,16 +274,37 @@ class UploadError(DeepsetCloudError):
         file_name: str,
         s3_code: str | None = None,
         status_code: int | None = None,
-        **details: Any,
+        retry_after: float | None = None,
+        is_retryable: bool | None = None,
     ) -> None:
-        super().__init__(message, file_name=file_name, s3_code=s3_code, status_code=status_code, **details)
+        super().__init__(message, is_retryable=is_retryable)
+        self.file_name = file_name
+        self.s3_code = s3_code
+        self.status_code = status_code
+        self.retry_after = retry_after
 
 
 class ResponseValidationError(DeepsetCloudError):
     """A success response did not have the expected shape; the server or the SDK is out of date."""
 
 
-class IngestionTimeoutError(DeepsetCloudError, TimeoutError):
+class OperationTimeoutError(DeepsetCloudError, TimeoutError):
+    """A whole operation (a listing, a download, an ingestion wait) did not finish within its `timeout_s`.
+
+    `RequestTimeout` is for one request that got no answer in time; this is for the caller's budget.
+
+    Attributes:
+        timeout_s: the budget that ran out, in seconds.
+    """
+
+    timeout_s: float
+
+    def __init__(self, message: str, *, timeout_s: float, upload_report: UploadReport | None = None) -> None:
+        super().__init__(message, upload_report=upload_report)
+        self.timeout_s = timeout_s
+
+
+class IngestionTimeoutError(OperationTimeoutError):
     """Ingestion did not finish within `timeout_s`. The files were uploaded and may still be ingested.
 
     Attributes:
@@ -248,20 +323,18 @@ class IngestionTimeoutError(DeepsetCloudError, TimeoutError):
         self,
         message: str,
         *,
+        timeout_s: float,
         session_ids: Sequence[UUID],
         finished_files: int,
         failed_files: int,
         expected_files: int,
-        **details: Any,
+        upload_report: UploadReport | None = None,
     ) -> None:
-        super().__init__(
-            message,
-            session_ids=tuple(session_ids),
-            finished_files=finished_files,
-            failed_files=failed_files,
-            expected_files=expected_files,
-            **details,
-        )
+        super().__init__(message, timeout_s=timeout_s, upload_report=upload_report)
+        self.session_ids = tuple(session_ids)
+        self.finished_files = finished_files
+        self.failed_files = failed_files
+        self.expected_files = expected_files
 
 
 class SyncFacadeError(DeepsetCloudError, RuntimeError):

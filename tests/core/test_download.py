@@ -13,7 +13,7 @@ from aiohttp import web
 
 from deepset_cloud import AsyncClient, DownloadReport, RetryPolicy
 from deepset_cloud._download.files import LocalNames, safe_file_name
-from deepset_cloud.errors import AuthenticationError, ConfigurationError, RequestTimeout
+from deepset_cloud.errors import AuthenticationError, ConfigurationError, OperationTimeoutError
 from deepset_cloud.models import WriteMode
 
 from .fake_server import FakeServer, json_response
@@ -263,7 +263,7 @@ async def test_timeout_bounds_the_whole_download_and_cleans_up(tmp_path: Path) -
     async with FakeServer(handler) as server:
         try:
             async with AsyncClient("k", server.api_url, "ws", retry=FAST) as client:
-                with pytest.raises(RequestTimeout, match="0 files were saved"):
+                with pytest.raises(OperationTimeoutError, match="0 files were saved"):
                     await client.download(file_dir=tmp_path, show_progress=False, timeout_s=0.3)
         finally:
             never.set()

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from deepset_cloud import AsyncClient, RetryPolicy
 from deepset_cloud.emulator import ThreadedEmulator
-from deepset_cloud.errors import ConfigurationError, RequestTimeout, ResponseValidationError
+from deepset_cloud.errors import ConfigurationError, OperationTimeoutError, ResponseValidationError
 from deepset_cloud.models import File, UploadSessionDetail, UploadSessionStatusEnum, WriteMode
 
 from .fake_server import FakeServer, json_response
@@ -102,7 +102,7 @@ async def test_timeout_bounds_the_whole_iteration(
     ) as client:
         await upload_many(client, 4)
         deepset_emulator.set_faults([{"route": "list_files", "latency_s": 0.3}])
-        with pytest.raises(RequestTimeout, match="timeout_s"):
+        with pytest.raises(OperationTimeoutError, match="timeout_s"):
             async for _ in client.list_files(batch_size=1, timeout_s=0.5):
                 pass
 

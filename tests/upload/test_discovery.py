@@ -113,7 +113,7 @@ def test_missing_paths_are_all_named_before_anything_else(tmp_path: Path) -> Non
 
     assert str(first) in str(caught.value)
     assert str(second) in str(caught.value)
-    assert caught.value.missing_paths == (first, second)  # type: ignore[attr-defined]
+    assert caught.value.missing_paths == (first, second)
 
 
 def test_duplicate_names_keep_the_most_recently_modified(tmp_path: Path) -> None:
@@ -209,7 +209,7 @@ def test_every_broken_sidecar_is_named_at_once(tmp_path: Path) -> None:
     assert f"{invalid}: is not valid JSON" in message
     assert f"{not_object}: must hold a JSON object, not list" in message
     assert f"{orphan}: no file named 'ghost.txt' to pair with" in message
-    broken = dict(caught.value.broken_sidecars)  # type: ignore[attr-defined]
+    broken = dict(caught.value.broken_sidecars)
     assert set(broken) == {invalid, not_object, orphan}
 
 

@@ -129,17 +129,18 @@ def test_s3_errors_are_retryable_only_when_transient(status: int, code: str | No
     assert error.s3_code == code
     assert error.status_code == status
     assert error.file_name == "a.txt"
-    assert error.retry_after == 2.0  # type: ignore[attr-defined]
+    assert error.retry_after == 2.0
     assert f"HTTP {status}" in str(error)
 
 
 @pytest.mark.parametrize(("header", "expected"), [(None, None), ("1.5", 1.5), ("-3", 0.0), ("soon", None)])
 def test_s3_retry_after_is_read_like_the_apis(header: str | None, expected: float | None) -> None:
     error = s3_upload_error("a.txt", 503, b"", retry_after=header)
-    assert error.retry_after == expected  # type: ignore[attr-defined]
+    assert error.retry_after == expected
 
 
 def test_s3_retry_after_as_an_http_date_is_honoured() -> None:
     when = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=30), usegmt=True)
     error = s3_upload_error("a.txt", 503, b"", retry_after=when)
-    assert 0 < error.retry_after <= 30  # type: ignore[attr-defined]
+    assert error.retry_after is not None
+    assert 0 < error.retry_after <= 30

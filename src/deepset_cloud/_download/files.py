@@ -21,7 +21,7 @@ import anyio
 from deepset_cloud._http.api import DeepsetCloudAPI
 from deepset_cloud._http.pagination import iterate_file_pages
 from deepset_cloud._upload.discovery import META_SUFFIX
-from deepset_cloud.errors import ConfigurationError, DeepsetCloudError, RequestTimeout
+from deepset_cloud.errors import ConfigurationError, DeepsetCloudError, OperationTimeoutError
 from deepset_cloud.models import DownloadReport, FailedDownload, File
 
 __all__ = ["LocalNames", "download_files", "safe_file_name"]
@@ -172,7 +172,7 @@ async def download_files(
 
     Raises:
         ConfigurationError: `file_dir` cannot be used as a folder.
-        RequestTimeout: the whole download took longer than `timeout_s`.
+        OperationTimeoutError: the whole download took longer than `timeout_s`.
         APIError, TransportError: listing the files failed.
     """
     folder = _prepare_folder(file_dir)
@@ -208,9 +208,10 @@ async def download_files(
     finally:
         progress.close()
     report = downloader.report()
-    if scope.cancelled_caught:
-        raise RequestTimeout(
+    if scope.cancelled_caught and timeout_s is not None:
+        raise OperationTimeoutError(
             f"download did not finish within timeout_s={timeout_s:g} s; {len(report.downloaded)} files "
-            f"were saved to {str(folder)!r} and {len(report.failed)} failed"
+            f"were saved to {str(folder)!r} and {len(report.failed)} failed",
+            timeout_s=timeout_s,
         )
     return report

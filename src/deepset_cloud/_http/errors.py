@@ -15,7 +15,6 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from email.utils import parsedate_to_datetime
-from typing import Any
 
 import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -156,16 +155,14 @@ def build_api_error(
     hint = _hint(status, retry_after)
     # The server's own message may already end a sentence; never print "..".
     message = f"{summary.rstrip('.')}. {hint}" if hint else summary
-    details: dict[str, Any] = {"messages": tuple(messages), "request_id": headers.get("X-Request-Id")}
-    if status == 429 or status >= 500:
-        details["retry_after"] = retry_after
-    if status == 408:
-        details["is_retryable"] = True
     return api_error_class(status)(
         message,
         status_code=status,
         method=method,
         url=url,
         body=body[:MAX_BODY_IN_ERROR].decode("utf-8", errors="replace"),
-        **details,
+        messages=messages,
+        request_id=headers.get("X-Request-Id"),
+        retry_after=retry_after if status == 429 or status >= 500 else None,
+        is_retryable=True if status == 408 else None,
     )

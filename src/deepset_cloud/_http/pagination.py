@@ -17,7 +17,7 @@ from uuid import UUID
 import anyio
 
 from deepset_cloud._http.api import DeepsetCloudAPI, Page
-from deepset_cloud.errors import ConfigurationError, RequestTimeout, ResponseValidationError
+from deepset_cloud.errors import ConfigurationError, OperationTimeoutError, ResponseValidationError
 from deepset_cloud.models import File, UploadSessionDetail
 
 __all__ = ["iterate_file_pages", "iterate_session_pages"]
@@ -41,7 +41,10 @@ class _Budget:
             with anyio.move_on_after(remaining) as scope:
                 return await fetch()
             assert scope.cancelled_caught
-        raise RequestTimeout(f"{self._what} did not finish within timeout_s={self._timeout_s:g} s")
+        assert self._timeout_s is not None  # a deadline is only set from a timeout
+        raise OperationTimeoutError(
+            f"{self._what} did not finish within timeout_s={self._timeout_s:g} s", timeout_s=self._timeout_s
+        )
 
 
 def _check_batch_size(batch_size: object) -> None:
@@ -71,7 +74,7 @@ async def iterate_file_pages(
         timeout_s: bound on the whole iteration (None = unbounded).
 
     Raises:
-        RequestTimeout: the iteration took longer than `timeout_s`.
+        OperationTimeoutError: the iteration took longer than `timeout_s`.
     """
     _check_batch_size(batch_size)
     budget = _Budget(timeout_s, f"listing the files of {workspace!r}")
@@ -113,7 +116,7 @@ async def iterate_session_pages(
     """Yield every page of upload sessions of `workspace`, by page number starting at 1.
 
     Raises:
-        RequestTimeout: the iteration took longer than `timeout_s`.
+        OperationTimeoutError: the iteration took longer than `timeout_s`.
     """
     _check_batch_size(batch_size)
     budget = _Budget(timeout_s, f"listing the upload sessions of {workspace!r}")

@@ -26,7 +26,7 @@ from deepset_cloud._http.errors import build_api_error, map_transport_errors
 from deepset_cloud._retry import RetryPolicy
 from deepset_cloud.errors import (
     APIError,
-    DeepsetCloudError,
+    ClientClosedError,
     ResponseValidationError,
 )
 
@@ -103,17 +103,17 @@ class Transport:
         The session has no default Authorization header, so it may be used for S3 posts.
 
         Raises:
-            DeepsetCloudError: the transport is closed, or it is in use on another running event loop.
+            ClientClosedError: the transport is closed, or it is in use on another running event loop.
         """
         if self._closed:
-            raise DeepsetCloudError("This client is closed; create a new one.")
+            raise ClientClosedError("This client is closed; create a new one.")
         loop = asyncio.get_running_loop()
         session = self._session
         if session is not None and not session.closed and self._loop is loop:
             return session
         if session is not None and not session.closed and self._loop is not None:
             if not self._loop.is_closed() and self._loop.is_running():
-                raise DeepsetCloudError(
+                raise ClientClosedError(
                     "This client is in use on another event loop; create one client per event loop "
                     "(the module-level functions do that for you)."
                 )

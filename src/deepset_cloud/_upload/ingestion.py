@@ -53,10 +53,11 @@ async def wait_for_ingestion(
             if not pending:
                 break
             now = anyio.current_time()
-            if deadline is not None and now >= deadline:
+            if deadline is not None and timeout_s is not None and now >= deadline:
                 raise IngestionTimeoutError(
                     f"ingestion did not finish within {timeout_s} s: {finished + failed} of {total} file(s) "
                     f"processed; still ingesting: {', '.join(str(session_id) for session_id in pending)}",
+                    timeout_s=timeout_s,
                     session_ids=tuple(pending),
                     finished_files=finished,
                     failed_files=failed,
