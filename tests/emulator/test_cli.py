@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from deepset_cloud.emulator import EmulatorConfig
 from deepset_cloud.emulator._cli import DEFAULT_ADMIN_TOKEN, DEFAULT_API_KEY, build_parser, config_from_args
 
 _STARTUP_TIMEOUT_S = 30
@@ -131,6 +132,8 @@ def test_defaults_make_a_bare_invocation_useful() -> None:
     assert config.data_dir == Path("emulator-data")
     assert config.api_keys == (DEFAULT_API_KEY,)
     assert config.session_ttl_s == 86_400
+    # One admin-token default: the command line and EmulatorConfig agree.
+    assert config.admin_token == DEFAULT_ADMIN_TOKEN == EmulatorConfig(data_dir=Path(".")).admin_token
     assert config.faults == ()
 
 
@@ -152,6 +155,8 @@ def test_every_config_knob_has_an_option() -> None:
             "--timestamp-style",
             "+00:00",
             "--no-auto-create-workspaces",
+            "--open-session-scope",
+            "account",
             "--search-index-lag-s",
             "2",
             "--seed",
@@ -171,6 +176,7 @@ def test_every_config_knob_has_an_option() -> None:
     )
     assert (config.timestamp_style, config.auto_create_workspaces, config.seed) == ("+00:00", False, 9)
     assert (config.admin_token, config.search_index_lag_s) == ("adm", 2.0)
+    assert config.open_session_scope == "account"
     assert [(f.route, f.rate, f.status) for f in config.faults] == [("s3_post", 0.1, 503)]
 
 

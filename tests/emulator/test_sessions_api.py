@@ -141,6 +141,28 @@ async def test_max_open_sessions(
     await api.create_session()  # closing frees a slot
 
 
+async def test_open_session_limit_per_account(
+    http: aiohttp.ClientSession, make_emulator: Callable[..., ThreadedEmulator]
+) -> None:
+    emulator = make_emulator(api_keys=("key-a", "key-b"), max_open_sessions=2, open_session_scope="account")
+    alice = Api(http, emulator, "ws-1")
+    bob = Api(http, emulator, "ws-1")
+    bob.auth = {"Authorization": "Bearer key-b"}
+    first = await alice.create_session()
+    await alice.with_emulator(emulator, "ws-2").create_session()
+    reply = await alice.with_emulator(emulator, "ws-3").call("POST", "upload_sessions", json={})
+    assert reply.status == 409
+    assert "Your account already has 2 open upload sessions (limit 2)" in reply.json["errors"][0]
+    await bob.create_session()  # another account (key) has its own limit, in the same workspace too
+    await bob.create_session()
+    await alice.close(first["session_id"])
+    await alice.with_emulator(emulator, "ws-3").create_session()
+    # Back to the documented per-workspace count at runtime: ws-1 now holds bob's two open sessions.
+    emulator.configure(open_session_scope="workspace", max_open_sessions=3)
+    await alice.create_session()
+    assert (await alice.call("POST", "upload_sessions", json={})).status == 409
+
+
 async def test_status_and_per_file_listing(api: Api) -> None:
     session = await api.create_session()
     for name, body in (("a.txt", b"a"), ("a.txt.meta.json", b'{"k": 1}'), ("b.txt", b"")):

@@ -46,22 +46,27 @@ async def create_session(request: web.Request) -> web.Response:
         raise_api_error(400, "parallel_processing_enabled must be a boolean.")
     config = state.config
     now = now_us()
+    api_key = state.authorized_api_key(request) or ""
+    user_id = user_id_for_key(api_key)
+    by_account = config.open_session_scope == "account"
     open_sessions = sum(
-        1 for s in state.store.sessions.values() if s.workspace == workspace and s.status(now) == "OPEN"
+        1
+        for s in state.store.sessions.values()
+        if (s.user_id == user_id if by_account else s.workspace == workspace) and s.status(now) == "OPEN"
     )
     if open_sessions >= config.max_open_sessions:
+        holder = "Your account" if by_account else f"Workspace {workspace!r}"
         raise_api_error(
             409,
-            f"Workspace {workspace!r} already has {open_sessions} open upload sessions (limit "
+            f"{holder} already has {open_sessions} open upload sessions (limit "
             f"{config.max_open_sessions}); close one or wait until it expires.",
         )
-    api_key = state.authorized_api_key(request) or ""
     record = SessionRecord(
         session_id=str(uuid.uuid4()),
         workspace=workspace,
         write_mode=write_mode,
         parallel=parallel,
-        user_id=user_id_for_key(api_key),
+        user_id=user_id,
         created_us=now,
         expires_us=now + int(config.session_ttl_s * 1_000_000),
         closed_us=None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -10,7 +9,7 @@ from aiohttp import web
 from deepset_cloud.emulator import _admin, _api_files, _api_sessions, _s3_endpoint
 from deepset_cloud.emulator._errors import ApiError, api_error_response
 from deepset_cloud.emulator._policy import S3Error, s3_error_response
-from deepset_cloud.emulator._state import S3_PREFIX, STATE, EmulatorState
+from deepset_cloud.emulator._state import S3_PREFIX, STATE, EmulatorState, token_matches
 
 __all__ = ["FAULT_ROUTES", "make_app"]
 
@@ -79,7 +78,7 @@ async def _middleware(request: web.Request, handler: _Handler) -> web.StreamResp
         else:
             error = S3Error("NoSuchBucket", "The specified bucket does not exist", 404)
         return s3_error_response(error, path)
-    if path.startswith("/_emulator/") and not _bearer_matches(request, state.config.admin_token):
+    if path.startswith("/_emulator/") and not token_matches(request, state.config.admin_token):
         return api_error_response(401, "Missing or invalid admin token.")
     if path.startswith("/api/") and state.authorized_api_key(request) is None:
         return api_error_response(401, "Missing or invalid API key (expected 'Authorization: Bearer <key>').")
@@ -103,11 +102,6 @@ async def _with_faults(
             state.stats.faults_injected += 1
             return injected
     return await handler(request)
-
-
-def _bearer_matches(request: web.Request, token: str) -> bool:
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and secrets.compare_digest(value.strip(), token)
 
 
 def make_app(state: EmulatorState) -> web.Application:

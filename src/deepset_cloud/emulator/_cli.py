@@ -10,20 +10,21 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from deepset_cloud.emulator._config import EmulatorConfig
+from deepset_cloud.emulator._config import DEFAULT_ADMIN_TOKEN, DEFAULT_API_KEY, EmulatorConfig
 from deepset_cloud.emulator._faults import parse_fault_option
 from deepset_cloud.emulator._server import Emulator, close_loop
 
-__all__ = ["build_parser", "main"]
+__all__ = ["DEFAULT_ADMIN_TOKEN", "DEFAULT_API_KEY", "build_parser", "config_from_args", "main"]
 
-DEFAULT_API_KEY = "local-dev-key"
-DEFAULT_ADMIN_TOKEN = "local-admin-token"  # noqa: S105 (a documented local default, not a secret)
 # Config knobs with a plain `--name VALUE` option: (EmulatorConfig field, help). Type and default come
 # from EmulatorConfig, so the option and the config cannot disagree.
 _KNOB_OPTIONS: tuple[tuple[str, str], ...] = (
     ("ingest_delay_s", "seconds between closing a session and the start of its ingestion"),
     ("session_ttl_s", "seconds an upload session stays open after its creation"),
-    ("max_open_sessions", "open upload sessions allowed per workspace"),
+    (
+        "max_open_sessions",
+        "open upload sessions allowed per workspace (or account, see --open-session-scope)",
+    ),
     ("max_files_per_session", "objects (files and sidecars) one upload session accepts"),
     ("max_direct_upload_bytes", "size limit of one direct upload (POST files)"),
     ("max_object_bytes", "size limit of one object posted to the S3 endpoint"),
@@ -79,6 +80,13 @@ def build_parser(prog: str = "python -m deepset_cloud.emulator") -> argparse.Arg
         help="datetime suffix; +00:00 for SDKs older than 0.0.39 (default %(default)s)",
     )
     add(
+        "--open-session-scope",
+        choices=("workspace", "account"),
+        default=defaults.open_session_scope,
+        help="what --max-open-sessions counts: the sessions of a workspace, or of an API key in all "
+        "workspaces (default %(default)s)",
+    )
+    add(
         "--no-auto-create-workspaces",
         dest="auto_create_workspaces",
         action="store_false",
@@ -112,6 +120,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         api_keys=tuple(keys),
         admin_token=args.admin_token,
         timestamp_style=args.timestamp_style,
+        open_session_scope=args.open_session_scope,
         auto_create_workspaces=args.auto_create_workspaces,
         faults=tuple(args.faults),
         **{name: getattr(args, name) for name, _help in _KNOB_OPTIONS},

@@ -4,14 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
 from deepset_cloud.emulator._faults import FaultSpec, parse_fault_option
 from deepset_cloud.emulator._time import TimestampStyle
 
-__all__ = ["RUNTIME_KNOBS", "EmulatorConfig", "evolve_config", "fault_specs"]
+__all__ = [
+    "DEFAULT_ADMIN_TOKEN",
+    "DEFAULT_API_KEY",
+    "RUNTIME_KNOBS",
+    "EmulatorConfig",
+    "OpenSessionScope",
+    "evolve_config",
+    "fault_specs",
+]
+
+DEFAULT_API_KEY = "local-dev-key"
+DEFAULT_ADMIN_TOKEN = "local-admin-token"  # noqa: S105 (the one documented local default, not a secret)
+OpenSessionScope = Literal["workspace", "account"]
 
 
 def fault_specs(items: Iterable[FaultSpec | str | Mapping[str, Any]]) -> tuple[FaultSpec, ...]:
@@ -49,7 +61,10 @@ class EmulatorConfig:
         admin_token: Bearer token for the admin API under `/_emulator/`.
         ingest_delay_s: Delay between closing a session and the start of its background ingestion.
         session_ttl_s: Upload sessions expire this long after creation.
-        max_open_sessions: Open (not closed, not expired) sessions allowed per workspace.
+        max_open_sessions: Open (not closed, not expired) sessions allowed per workspace, or per account
+            (API key) over all its workspaces; creating one more answers 409 Conflict.
+        open_session_scope: What `max_open_sessions` counts: `"workspace"` (all keys' sessions in the
+            workspace, as deepset documents) or `"account"` (one key's sessions in every workspace).
         max_files_per_session: Objects (files and sidecars) one session accepts.
         max_direct_upload_bytes: Size limit of one direct upload (`POST files`).
         max_object_bytes: Size limit of one object posted to the S3 endpoint.
@@ -63,12 +78,13 @@ class EmulatorConfig:
 
     data_dir: Path = attrs.field(converter=Path)
     api_keys: tuple[str, ...] = attrs.field(
-        default=("local-dev-key",), converter=_str_tuple, repr=_secret_tuple_repr
+        default=(DEFAULT_API_KEY,), converter=_str_tuple, repr=_secret_tuple_repr
     )
-    admin_token: str = attrs.field(default="admin-token", repr=False)
+    admin_token: str = attrs.field(default=DEFAULT_ADMIN_TOKEN, repr=False)
     ingest_delay_s: float = 0.05
     session_ttl_s: float = 86_400.0
     max_open_sessions: int = 10
+    open_session_scope: OpenSessionScope = "workspace"
     max_files_per_session: int = 50_000
     max_direct_upload_bytes: int = 200 * 2**20
     max_object_bytes: int = 5 * 2**30
@@ -87,6 +103,7 @@ RUNTIME_KNOBS: dict[str, type] = {
     "ingest_delay_s": float,
     "session_ttl_s": float,
     "max_open_sessions": int,
+    "open_session_scope": str,
     "max_files_per_session": int,
     "max_direct_upload_bytes": int,
     "max_object_bytes": int,
@@ -102,6 +119,8 @@ def _validate(cfg: EmulatorConfig) -> None:
         raise ValueError("api_keys must be a non-empty list of non-empty strings")
     if not cfg.admin_token:
         raise ValueError("admin_token must not be empty")
+    if cfg.open_session_scope not in ("workspace", "account"):
+        raise ValueError("open_session_scope must be 'workspace' or 'account'")
     if cfg.timestamp_style not in ("Z", "+00:00"):
         raise ValueError("timestamp_style must be 'Z' or '+00:00'")
     for name in ("ingest_delay_s", "session_ttl_s", "search_index_lag_s"):

@@ -63,7 +63,7 @@ async def s3_post(request: web.Request) -> web.StreamResponse:
         if form.fields_after_files:  # S3 ignores fields after the file: a client bug worth reporting
             message = "The file part must be the last part of the form; fields after it would be ignored."
             raise S3Error("InvalidArgument", message, 400)
-        return _store_object(state, request, form.fields, form.files, shard)
+        response = _store_object(state, request, form.fields, form.files, shard)
     except BaseException as exc:
         for part in form.files:  # nothing of a rejected post stays in the blob folder
             if part.path is not None:  # None: kept in memory (parse_multipart's memory_file_bytes)
@@ -72,6 +72,8 @@ async def s3_post(request: web.Request) -> web.StreamResponse:
         if isinstance(exc, S3Error):
             return s3_error_response(exc, request.path)
         raise
+    await store.committed()  # acknowledge only what a crash cannot take back
+    return response
 
 
 def _store_object(

@@ -18,7 +18,7 @@ from deepset_cloud.emulator._store import Store
 if TYPE_CHECKING:
     from deepset_cloud.emulator._ingest import Ingestor
 
-__all__ = ["STATE", "EmulatorState", "Stats"]
+__all__ = ["STATE", "EmulatorState", "Stats", "bearer_token", "token_matches"]
 
 DOCUMENTATION_URL = "https://docs.cloud.deepset.ai/docs/upload-files"
 S3_PREFIX = "/_s3/user-files-upload/"
@@ -71,12 +71,29 @@ class EmulatorState:
 
     def authorized_api_key(self, request: web.Request) -> str | None:
         """The request's Bearer key if it is one of the configured keys, else None."""
-        header = request.headers.get("Authorization", "")
-        scheme, _, key = header.partition(" ")
-        key = key.strip()
-        if scheme.lower() != "bearer" or not key:
+        key = bearer_token(request)
+        if not key:
             return None
-        return key if any(secrets.compare_digest(key, k) for k in self.config.api_keys) else None
+        given = _as_bytes(key)
+        return key if any(secrets.compare_digest(given, _as_bytes(k)) for k in self.config.api_keys) else None
+
+
+def bearer_token(request: web.Request) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, or None."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def token_matches(request: web.Request, expected: str) -> bool:
+    """Whether the request carries `Authorization: Bearer <expected>` (constant-time comparison)."""
+    token = bearer_token(request)
+    return bool(token) and secrets.compare_digest(_as_bytes(token or ""), _as_bytes(expected))
+
+
+def _as_bytes(text: str) -> bytes:
+    # compare_digest refuses non-ASCII str (a TypeError, once a 500); undecodable header bytes arrive
+    # as lone surrogates, which "surrogatepass" encodes too (equal bytes iff equal strings).
+    return text.encode("utf-8", "surrogatepass")
 
 
 def user_id_for_key(api_key: str) -> str:

@@ -2,8 +2,9 @@
 
 All access happens on the event loop thread through one connection, so every statement sees every earlier
 write and a file's `created_at` can be allocated and inserted in one step (listing order == insertion
-order). Writes on the S3 hot path are group-committed: the transaction stays open and is committed a few
-milliseconds later (and always before ingestion starts and on shutdown); other writes commit at once.
+order). Writes on the S3 hot path are group-committed: the transaction stays open and is committed on the
+loop's next turn, and the post is answered only after that commit (`committed()`); other writes commit at
+once.
 `synchronous=NORMAL` in WAL mode means a commit does not fsync, a checkpoint does.
 
 A content (of a file or an S3 object) is either inline (`data`, small) or a blob file (`blob`, a path
@@ -104,6 +105,8 @@ class Store:
         self.blobs = BlobFolder(data_dir)
         self.db = sqlite3.connect(data_dir / "emulator.sqlite3", isolation_level=None)
         self._commit_handle: asyncio.TimerHandle | None = None
+        self._commit_soon = False
+        self._commit_waiters: list[asyncio.Future[None]] = []
         self.sessions: dict[str, SessionRecord] = {}
         try:
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -141,13 +144,44 @@ class Store:
         if self._commit_handle is None:
             self._commit_handle = asyncio.get_running_loop().call_later(_COMMIT_DELAY_S, self.flush)
 
+    async def committed(self) -> None:
+        """Wait until every write made so far is committed, so an acknowledgement survives a crash.
+
+        The commit runs on the loop's next turn, so the writes of all requests handled in one turn share
+        one commit (a WAL commit with `synchronous=NORMAL` writes the log but does not fsync: it survives
+        a killed process, not a power cut).
+
+        Raises:
+            sqlite3.Error: The commit failed; the writes are not acknowledged.
+        """
+        if not self.db.in_transaction:
+            return
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._commit_waiters.append(waiter)
+        if not self._commit_soon:
+            self._commit_soon = True
+            loop.call_soon(self.flush)
+        await waiter
+
     def flush(self) -> None:
-        """Commit whatever is pending now."""
+        """Commit whatever is pending now and wake everyone waiting in `committed()`."""
+        self._commit_soon = False
         if self._commit_handle is not None:
             self._commit_handle.cancel()
             self._commit_handle = None
-        if self.db.in_transaction:
-            self.db.execute("COMMIT")
+        waiters, self._commit_waiters = self._commit_waiters, []
+        try:
+            if self.db.in_transaction:
+                self.db.execute("COMMIT")
+        except BaseException as exc:
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_exception(exc)
+            raise
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
