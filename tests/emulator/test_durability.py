@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from emulator.emulator_api import Reply
+from .emulator_api import Reply
 
 pytestmark = pytest.mark.anyio
 
