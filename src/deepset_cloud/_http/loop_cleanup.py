@@ -1,4 +1,4 @@
-"""Close HTTP sessions when the event loop that owns them ends.
+"""Close HTTP sessions when the event loop that owns them ends; forget the parent's in a forked child.
 
 aiohttp sessions belong to one loop. A user who calls the SDK inside `asyncio.run(...)` several times
 gets a new loop each time, and nothing would close the sessions of the finished loops ("Unclosed client
@@ -13,10 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import threading
 import weakref
 from collections.abc import AsyncGenerator
 from typing import Protocol
+
+from deepset_cloud._inherited import keep_forever
 
 __all__ = ["LoopResource", "register", "resources_of", "unregister"]
 
@@ -28,6 +31,9 @@ class LoopResource(Protocol):
 
     async def close_on_loop_end(self) -> None:
         """Release everything bound to the ending loop."""
+
+    def forget_inherited(self) -> None:
+        """In a forked child: drop what belongs to the parent's loop without closing it (see `_inherited`)."""
 
 
 class _LoopEntry:
@@ -91,6 +97,24 @@ def unregister(loop: asyncio.AbstractEventLoop, resource: LoopResource) -> None:
         entry = _ENTRIES.get(loop)
         if entry is not None:
             entry.resources.pop(id(resource), None)
+
+
+def _after_fork_in_child() -> None:
+    global _LOCK
+    _LOCK = threading.Lock()  # another thread of the parent may have held it at the fork
+    # Every loop but the one this thread runs (an async program that forked) belongs to the parent.
+    running = asyncio._get_running_loop()
+    for loop, entry in list(_ENTRIES.items()):
+        if loop is running:
+            continue
+        del _ENTRIES[loop]
+        keep_forever((loop, entry))  # the loop, its guard generator and its resources stay untouched
+        for resource in entry.resources.values():
+            resource.forget_inherited()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX only; there is no fork elsewhere
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def resources_of(loop: asyncio.AbstractEventLoop) -> list[LoopResource]:

@@ -23,6 +23,7 @@ import attrs
 
 from deepset_cloud._http import loop_cleanup
 from deepset_cloud._http.errors import build_api_error, map_transport_errors
+from deepset_cloud._inherited import keep_forever
 from deepset_cloud._retry import RetryPolicy
 from deepset_cloud.errors import (
     APIError,
@@ -152,6 +153,13 @@ class Transport:
                 # Closing from another loop: ask the owner loop to do it.
                 future = asyncio.run_coroutine_threadsafe(session.close(), loop)
                 await asyncio.wrap_future(future)
+
+    def forget_inherited(self) -> None:
+        """In a forked child: let go of the parent's session without closing it; the next request opens a new one."""
+        if self._session is not None:
+            keep_forever(self._session)
+        self._session = None
+        self._loop = None
 
     async def close_on_loop_end(self) -> None:
         """Close the session because its event loop is ending (the client can be used again on a new loop)."""

@@ -23,6 +23,7 @@ from typing import Any, Generic, ParamSpec, Protocol, TypeVar, cast
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from deepset_cloud._inherited import keep_forever
 from deepset_cloud._portal import loop as _portal_loop
 from deepset_cloud._portal.loop import (
     CANCEL_GRACE_S,
@@ -240,7 +241,7 @@ class AsyncTwin(Generic[C]):
             with runtime.lock:
                 if self._runtime is not runtime:
                     self._finalizer.detach()  # never close the parent's object from a child
-                    _portal_loop._abandoned.append(self._object)
+                    keep_forever(self._object)
                     self._bind(self._factory())
         return self._object
 

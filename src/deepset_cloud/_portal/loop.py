@@ -36,6 +36,7 @@ from typing import Any, Generic, ParamSpec, Protocol, TypeVar, cast
 import anyio
 from anyio.from_thread import BlockingPortal
 
+from deepset_cloud._inherited import keep_forever
 from deepset_cloud.errors import SyncFacadeError, SyncInAsyncContextWarning
 
 __all__ = ["CANCEL_GRACE_S", "EXIT_BUDGET_S", "THREAD_NAME", "run"]
@@ -171,7 +172,6 @@ class _Runtime:
 
 
 _runtime = _Runtime()
-_abandoned: list[object] = []  # a forked child's inherited state, kept so GC never touches its sockets
 _warned_sites: set[tuple[str, int]] = set()
 
 
@@ -301,7 +301,7 @@ def _after_fork_in_child() -> None:
     global _runtime
     # The loop thread does not exist in the child; its loop, sessions and sockets belong to the parent.
     # Keep them referenced (never collected, never closed here) and start afresh on the first call.
-    _abandoned.append(_runtime)
+    keep_forever(_runtime)
     _runtime = _Runtime()
 
 

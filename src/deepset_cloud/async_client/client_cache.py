@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 import weakref
 
@@ -37,9 +38,24 @@ class _LoopClients:
         for client in clients:
             await client.aclose()
 
+    def forget_inherited(self) -> None:
+        """In a forked child: the parent's loop never runs here; its clients' transports forget themselves."""
+        loop = self._loop()
+        if loop is not None and _CACHE.get(loop) is self:
+            del _CACHE[loop]
+
 
 _CACHE: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClients] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()  # loops of several threads share the cache
+
+
+def _after_fork_in_child() -> None:
+    global _LOCK
+    _LOCK = threading.Lock()  # another thread of the parent may have held it at the fork
+
+
+if hasattr(os, "register_at_fork"):  # POSIX only
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def cached_client(api_key: str | None, api_url: str | None) -> AsyncClient:
