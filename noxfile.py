@@ -123,6 +123,6 @@ def generate(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Run the benchmarks against the emulator; they print medians and ratios measured side by side."""
+    """Print the benchmark matrix (`-- --quick` for a small one; see benchmarks/README.md)."""
     _install(session, "bench")
-    session.run("python", "-m", "benchmarks", *session.posargs)
+    session.run("python", "-m", "benchmarks.bench_matrix", *session.posargs)

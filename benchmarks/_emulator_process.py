@@ -9,9 +9,10 @@ on the first stdout line, yields it with the process id and stops the process wi
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 
 import attrs
@@ -56,15 +57,25 @@ def emulator_command(
 
 
 @contextlib.contextmanager
-def server_process(command: Sequence[str], log: Path) -> Iterator[ServerProcess]:
+def server_process(
+    command: Sequence[str], log: Path, *, cpus: Collection[int] | None = None
+) -> Iterator[ServerProcess]:
     """Run `command` (which prints its URL as the first stdout line, stderr goes to `log`) until exit.
+
+    `cpus` pins the process (and every thread it starts) to those cores.
 
     Raises:
         RuntimeError: The server exited or printed something else instead of a URL; the message holds
             the end of its log.
     """
     with log.open("wb") as log_file:
-        process = subprocess.Popen(list(command), stdout=subprocess.PIPE, stderr=log_file, cwd=REPO_ROOT)
+        process = subprocess.Popen(
+            list(command),
+            stdout=subprocess.PIPE,
+            stderr=log_file,
+            cwd=REPO_ROOT,
+            preexec_fn=None if cpus is None else lambda: os.sched_setaffinity(0, cpus),
+        )
     try:
         assert process.stdout is not None
         url = process.stdout.readline().decode().strip()

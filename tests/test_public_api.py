@@ -112,3 +112,26 @@ def test_importing_the_package_and_its_pytest_plugin_does_not_load_the_http_stac
     heavy_modules_loaded, http_stack_after_first_use = result.stdout.splitlines()
     assert heavy_modules_loaded == ""
     assert http_stack_after_first_use == "True"
+
+
+def test_the_version_constant_is_the_installed_distribution_version() -> None:
+    import importlib.metadata
+
+    assert deepset_cloud.__version__ == importlib.metadata.version("deepset-cloud")
+
+
+def test_imports_stay_cheap_for_the_sync_facade_and_the_cli_help() -> None:
+    # importlib.metadata costs ~100 ms to import; `deepset-cloud --help` never needs the HTTP stack.
+    code = (
+        "import contextlib, io, sys\n"
+        "import deepset_cloud.cli as cli\n"
+        "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
+        "    cli.main(['--help'])\n"
+        "print('aiohttp' in sys.modules, 'importlib.metadata' in sys.modules)\n"
+        "import deepset_cloud.sync_client\n"
+        "print('importlib.metadata' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.split() == ["False", "False", "False"]

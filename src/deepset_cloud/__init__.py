@@ -6,11 +6,11 @@ Async: `from deepset_cloud.async_client import files`; sync: `from deepset_cloud
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
 import logging
 from typing import TYPE_CHECKING
 
 from deepset_cloud._config import DEFAULT_WORKSPACE_NAME as DEFAULT_WORKSPACE_NAME
+from deepset_cloud._version import __version__ as __version__
 from deepset_cloud.errors import (
     APIError as APIError,
     AuthenticationError as AuthenticationError,
@@ -81,13 +81,6 @@ def __getattr__(name: str) -> object:
 def __dir__() -> list[str]:
     return sorted({*globals(), *_LAZY_EXPORTS})
 
-
-try:
-    __version__ = importlib.metadata.version("deepset-cloud")
-except (
-    importlib.metadata.PackageNotFoundError
-):  # pragma: no cover - running from a source tree without metadata
-    __version__ = "0.0.0"
 
 # A library never configures logging; applications attach handlers to "deepset_cloud".
 logging.getLogger("deepset_cloud").addHandler(logging.NullHandler())

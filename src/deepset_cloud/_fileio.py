@@ -9,6 +9,7 @@ from typing import overload
 __all__ = ["read_file"]
 
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+_FIRST_READ_BYTES = 64 * 1024
 _FOLLOW_UP_READ_BYTES = 64 * 1024
 
 
@@ -19,19 +20,25 @@ def read_file(path: Path, max_bytes: int) -> tuple[int, bytes | None]: ...
 def read_file(path: Path, max_bytes: int | None = None) -> tuple[int, bytes | None]:
     """Return the file's size and its content, or None for the content if the size exceeds `max_bytes`.
 
-    One open, fstat and read on the descriptor: no separate stat call, no buffered file object. Like
-    `Path.read_bytes`, it reads to the end even if the file grew since the fstat.
+    A small file costs three system calls: open, one read asking for one byte more than the limit (a
+    short read of a regular file is its end), close. Only a larger file is measured with fstat and read
+    on, to the end even if it grew since the fstat (like `Path.read_bytes`). Meant for regular files
+    (discovery hands over nothing else): on a pipe a short read would not be the end.
 
     Raises:
         OSError: the file cannot be opened or read.
     """
     fd = os.open(path, _OPEN_FLAGS)
     try:
+        first = _FIRST_READ_BYTES if max_bytes is None else min(max_bytes, _FIRST_READ_BYTES)
+        head = os.read(fd, first + 1)
+        if len(head) <= first:
+            return len(head), head
         size = os.fstat(fd).st_size
         if max_bytes is not None and size > max_bytes:
             return size, None
-        chunks: list[bytes] = []
-        want = size + 1  # a file that did not grow is read in one call; the next one returns b""
+        chunks = [head]
+        want = max(size - len(head), 0) + 1  # a file that did not grow is read in one more call
         while chunk := os.read(fd, want):
             chunks.append(chunk)
             want = _FOLLOW_UP_READ_BYTES

@@ -25,6 +25,7 @@ from deepset_cloud._http import loop_cleanup
 from deepset_cloud._http.errors import build_api_error, map_transport_errors
 from deepset_cloud._inherited import keep_forever
 from deepset_cloud._retry import RetryPolicy
+from deepset_cloud._version import __version__
 from deepset_cloud.errors import (
     APIError,
     ClientClosedError,
@@ -40,14 +41,12 @@ _CHUNK = 256 * 1024
 _FILENAME_ESCAPES = {'"': "%22", "\\": "\\\\"} | {chr(c): f"%{c:02X}" for c in range(0x20) if c != 0x1B}
 
 
-def user_agent() -> str:
-    """Return the User-Agent this SDK sends: `deepset-cloud/<version>`."""
-    from importlib.metadata import PackageNotFoundError, version
+_USER_AGENT = f"deepset-cloud/{__version__}"
 
-    try:
-        return f"deepset-cloud/{version('deepset-cloud')}"
-    except PackageNotFoundError:  # pragma: no cover - source tree without metadata
-        return "deepset-cloud/0.0.0"
+
+def user_agent() -> str:
+    """Return the User-Agent this SDK sends: `deepset-cloud/<version>` (a constant: no lookup per pool)."""
+    return _USER_AGENT
 
 
 @attrs.frozen(kw_only=True)
