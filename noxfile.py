@@ -49,7 +49,7 @@ def tests(session: nox.Session) -> None:
     """Run the test suite against the embedded emulator (without the compat, django and notebook suites)."""
     # `lint` (ruff): gen_sync.py formats what it generates before comparing it byte for byte.
     _install(session, "test", "lint")
-    session.run("python", "tools/gen_sync.py", "--check")
+    session.run("python", "-m", "tools.gen_sync", "--check")
     _pytest(session, *FAST_SUITE)
 
 
@@ -118,7 +118,7 @@ def typing(session: nox.Session) -> None:
 def generate(session: nox.Session) -> None:
     """Regenerate the sync facade from the async sources (`-- --check` only compares)."""
     _install(session, "lint", project=("-e", "."))
-    session.run("python", "tools/gen_sync.py", *session.posargs)
+    session.run("python", "-m", "tools.gen_sync", *session.posargs)
 
 
 @nox.session

@@ -7,8 +7,6 @@ Translation (anything else fails loudly rather than emitting something wrong):
 - `async def f(...) -> T`                         -> `def f(...) -> T`, `return _portal.run(...)`
 - `async def f(...) -> AsyncGenerator[T, None]`   -> `Generator[T, None, None]`, `yield from _portal.iterate(...)`
   (also `AsyncIterator[T]` -> `Iterator[T]`, `AsyncIterable[T]` -> `Iterable[T]`)
-- `@asynccontextmanager async def f(...)`, or `def f(...) -> AbstractAsyncContextManager[T]`
-                                                  -> `AbstractContextManager[T]`, `return _portal.context(...)`
 - the classes in `Rules.classes` (`AsyncClient` -> `Client`): `__init__` builds the async twin, coroutine
   and generator methods as above, `aclose` -> `close`, `__aenter__`/`__aexit__` -> `__enter__`/`__exit__`.
 - names re-exported by a source module are re-exported (from the sync twin of a generated module).
@@ -35,7 +33,6 @@ GENERIC_WORDING = [
 SYNC_RAISES = "SyncFacadeError: called from the SDK's own event loop thread (e.g. in a callback)."
 LEFTOVER_ASYNC = re.compile(r"\b(await|async|aclose|Async\w*|asynchronous|coroutines?|awaitables?)\b", re.I)
 GENERATORS = {"AsyncGenerator": "Generator", "AsyncIterator": "Iterator", "AsyncIterable": "Iterable"}
-CONTEXTS = ("AbstractAsyncContextManager", "AsyncContextManager")
 ASYNC_LOOKING = re.compile(r"^(Async\w*|Awaitable|Coroutine|AbstractAsync\w*|aclosing)$")
 
 
@@ -144,13 +141,13 @@ class Translator:
         return segment if segment is not None else ast.unparse(node)
 
     def returns(self, node: ast.expr | None, kind: str, source: str) -> str:
-        """The return annotation for a function of `kind` ("run", "iterate" or "context")."""
+        """The return annotation for a function of `kind` ("run" or "iterate")."""
         if node is None:
             raise GenerationError(f"{self.where}: a return annotation is required")
         if kind == "run":
             return self.annotation(node, source)
         name = node.value.id if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) else ""
-        if not isinstance(node, ast.Subscript) or name not in (*GENERATORS, *CONTEXTS):
+        if not isinstance(node, ast.Subscript) or name not in GENERATORS:
             raise GenerationError(f"{self.where}: no rule translates the return type {ast.unparse(node)!r}")
         items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         if name == "AsyncGenerator" and not (
@@ -162,9 +159,6 @@ class Translator:
             sync_name = GENERATORS[name]
             self.extra_imports.add(("collections.abc", sync_name))
             return f"{sync_name}[{item}, None, None]" if sync_name == "Generator" else f"{sync_name}[{item}]"
-        if kind == "context":  # an async context manager, or the generator behind @asynccontextmanager
-            self.extra_imports.add(("contextlib", "AbstractContextManager"))
-            return f"AbstractContextManager[{item}]"
         raise GenerationError(f"{self.where}: no rule translates the return type {ast.unparse(node)!r}")
 
 
@@ -181,15 +175,9 @@ def has_own_yield(function: ast.AsyncFunctionDef | ast.FunctionDef) -> bool:
 def function_kind(function: ast.AsyncFunctionDef | ast.FunctionDef, where: str) -> str:
     decorators = [ast.unparse(d) for d in function.decorator_list]
     if isinstance(function, ast.AsyncFunctionDef):
-        if decorators == ["asynccontextmanager"] or decorators == ["contextlib.asynccontextmanager"]:
-            return "context"
         if decorators:
             raise GenerationError(f"{where}: no rule for the decorators {decorators}")
         return "iterate" if has_own_yield(function) else "run"
-    returns = function.returns
-    outer = returns.value if isinstance(returns, ast.Subscript) else None
-    if not decorators and isinstance(outer, ast.Name) and outer.id in CONTEXTS:
-        return "context"
     raise GenerationError(
         f"{where}: a public sync function or method has no rule (only async ones are bridged)"
     )
@@ -255,7 +243,6 @@ def render_function(
     body = {
         "run": f"return _portal.run({call})",
         "iterate": f"yield from _portal.iterate({call})",
-        "context": f"return _portal.context({call})",
     }[kind]
     indent = "        " if method else "    "
     doc = ast.get_docstring(function)

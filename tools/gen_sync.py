@@ -1,4 +1,4 @@
-"""Generate the sync facade from the async sources: `python tools/gen_sync.py [--check] [--force]`.
+"""Generate the sync facade from the async sources: `python -m tools.gen_sync [--check] [--force]`.
 
 The async code is the single source of truth. This script reads it with `ast` (nothing is imported, so
 there are no import side effects) and writes real sync functions and classes with the same names,

@@ -28,7 +28,6 @@ __all__ = [
 
 DEFAULT_API_URL = "https://api.cloud.deepset.ai/api/v1"
 
-_ENV_KEYS = ("API_KEY", "API_URL", "DEFAULT_WORKSPACE_NAME")
 
 
 class _DefaultWorkspaceName(str):

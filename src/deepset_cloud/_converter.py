@@ -1,8 +1,9 @@
 """The one cattrs Converter that turns API responses into models (and models into request bodies).
 
 Production is lenient so that a newer server cannot break deployed clients: unknown keys are ignored
-and unknown enum values become `UNKNOWN` (or a stand-in member of the enum when it has no `UNKNOWN`).
-Strict mode, used by the test suite against the emulator, forbids both, so schema drift fails CI.
+and an unknown enum value becomes the enum's `UNKNOWN` member, or stays a plain `str` where the model
+declares `SomeEnum | str`. Strict mode, used by the test suite against the emulator, forbids both, so
+schema drift fails CI.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import enum
 import logging
 import re
+import types
+import typing
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, TypeVar
@@ -22,10 +25,16 @@ from cattrs.gen import make_dict_structure_fn
 from deepset_cloud import models
 from deepset_cloud.errors import ResponseValidationError
 
-__all__ = ["format_datetime", "make_converter", "parse_datetime", "structure_response", "unstructure"]
+__all__ = [
+    "format_datetime",
+    "make_converter",
+    "parse_datetime",
+    "set_strict_responses",
+    "structure_response",
+    "unstructure",
+]
 
 T = TypeVar("T")
-E = TypeVar("E", bound=enum.Enum)
 
 logger = logging.getLogger("deepset_cloud")
 
@@ -104,38 +113,58 @@ def _structure_bool(value: Any, _: type) -> bool:
     return value
 
 
-_STAND_INS: dict[tuple[type[enum.Enum], str], enum.Enum] = {}
+def _is_enum(cls: Any) -> bool:
+    return isinstance(cls, type) and issubclass(cls, enum.Enum)
 
 
-def _stand_in_member(cls: type[E], value: str) -> E:
-    """Return a member-like instance of a str enum for a value it does not know (cached per value)."""
-    key = (cls, value)
-    member = _STAND_INS.get(key)
-    if member is None:
-        # Build an instance of the enum class without registering it as a member.
-        member = str.__new__(cls, value)  # type: ignore[type-var]
-        member._name_ = value
-        member._value_ = value
-        _STAND_INS[key] = member
-    return member  # type: ignore[return-value]
+def _enum_or_str_member(cls: Any) -> type[enum.Enum] | None:
+    """The enum of an `SomeEnum | str` annotation (a value the SDK does not know stays a plain str)."""
+    args = typing.get_args(cls)
+    if typing.get_origin(cls) not in (typing.Union, types.UnionType) or len(args) != 2 or str not in args:
+        return None
+    other = args[0] if args[1] is str else args[1]
+    return other if _is_enum(other) else None
 
 
-def _make_enum_hook(strict: bool) -> Any:
-    def structure_enum(value: Any, cls: type[enum.Enum]) -> enum.Enum:
-        try:
-            return cls(value)
-        except ValueError:
-            if strict or not isinstance(value, str):
-                raise
-        logger.debug("unknown %s value %r from the server", cls.__name__, value)
-        unknown = cls.__members__.get("UNKNOWN")
-        if unknown is not None:
+def _enum_hook_factory(strict: bool) -> Callable[[Any], Callable[[Any, Any], Any]]:
+    """Structure hooks for enums: an unknown value becomes the enum's `UNKNOWN` member, else an error."""
+
+    def factory(cls: type[enum.Enum]) -> Callable[[Any, Any], Any]:
+        unknown = None if strict else cls.__members__.get("UNKNOWN")
+
+        def structure(value: Any, _: Any) -> enum.Enum:
+            try:
+                return cls(value)
+            except ValueError:
+                if unknown is None:
+                    raise
+            logger.debug("unknown %s value %r from the server", cls.__name__, value)
             return unknown
-        if issubclass(cls, str):
-            return _stand_in_member(cls, value)
-        raise ValueError(f"{value!r} is not a valid {cls.__name__}")
 
-    return structure_enum
+        return structure
+
+    return factory
+
+
+def _enum_or_str_hook_factory(strict: bool) -> Callable[[Any], Callable[[Any, Any], Any]]:
+    """Structure hooks for `SomeEnum | str`: a known value becomes the member, another one stays a str."""
+
+    def factory(union: Any) -> Callable[[Any, Any], Any]:
+        cls = _enum_or_str_member(union)
+        assert cls is not None
+
+        def structure(value: Any, _: Any) -> enum.Enum | str:
+            try:
+                return cls(value)
+            except ValueError:
+                if strict or not isinstance(value, str):
+                    raise
+            logger.debug("unknown %s value %r from the server", cls.__name__, value)
+            return value
+
+        return structure
+
+    return factory
 
 
 # Keys the API sends that the SDK deliberately does not model; strict mode accepts these and no others.
@@ -159,9 +188,7 @@ def _ignoring_known_keys(converter: cattrs.Converter, cls: type, keys: frozenset
 
 def _model_enums() -> list[type[enum.Enum]]:
     return [
-        value
-        for value in vars(models).values()
-        if isinstance(value, type) and issubclass(value, enum.Enum) and value.__module__ == models.__name__
+        value for value in vars(models).values() if _is_enum(value) and value.__module__ == models.__name__
     ]
 
 
@@ -187,11 +214,15 @@ def make_converter(strict: bool = False) -> cattrs.Converter:
     converter.register_structure_hook(str, _structure_str)
     converter.register_structure_hook(int, _structure_int)
     converter.register_structure_hook(bool, _structure_bool)
-    # Registered per enum class: a str enum would otherwise dispatch to the `str` hook (MRO order).
-    enum_hook = _make_enum_hook(strict)
+    # cattrs consults class (singledispatch) hooks before predicate factories, and a str enum's MRO finds
+    # the `str` hook before `Enum`'s: so the factory's hook is registered for each model enum by class.
+    enum_hook_for = _enum_hook_factory(strict)
     for enum_class in _model_enums():
-        converter.register_structure_hook(enum_class, enum_hook)
-        converter.register_unstructure_hook(enum_class, _enum_value)
+        converter.register_structure_hook(enum_class, enum_hook_for(enum_class))
+    converter.register_structure_hook_factory(
+        lambda cls: _enum_or_str_member(cls) is not None, _enum_or_str_hook_factory(strict)
+    )
+    converter.register_unstructure_hook_func(_is_enum, _enum_value)
     if strict:
         for cls, keys in _KNOWN_IGNORED_KEYS.items():
             converter.register_structure_hook(cls, _ignoring_known_keys(converter, cls, keys))
@@ -199,21 +230,27 @@ def make_converter(strict: bool = False) -> cattrs.Converter:
 
 
 _converters = {False: make_converter(), True: make_converter(strict=True)}
+_strict_by_default = False
 
 
-def converter(strict: bool = False) -> cattrs.Converter:
-    """Return the shared lenient (or strict) converter."""
-    return _converters[strict]
+def set_strict_responses(strict: bool) -> bool:
+    """Structure every response strictly (or leniently) from now on; returns the previous setting.
+
+    The test suite turns this on so that any drift between the emulator and the models fails a test.
+    """
+    global _strict_by_default
+    previous, _strict_by_default = _strict_by_default, strict
+    return previous
 
 
-def structure_response(data: Any, cls: type[T], *, strict: bool = False) -> T:
-    """Structure a decoded JSON response into `cls`.
+def structure_response(data: Any, cls: type[T], *, strict: bool | None = None) -> T:
+    """Structure a decoded JSON response into `cls` (strictly if `strict`, default: `set_strict_responses`).
 
     Raises:
         ResponseValidationError: the data does not fit `cls`; the message lists every problem with its path.
     """
     try:
-        return _converters[strict].structure(data, cls)
+        return _converters[_strict_by_default if strict is None else strict].structure(data, cls)
     except (BaseValidationError, ForbiddenExtraKeysError) as exc:
         problems = "; ".join(cattrs.transform_error(exc, path="response"))
         raise ResponseValidationError(

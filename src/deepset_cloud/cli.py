@@ -97,7 +97,7 @@ def _list_upload_sessions(args: argparse.Namespace) -> int:
     ):
         for session in page:
             print(
-                f"{session.session_id}  {session.status.value:<8} {session.write_mode.value:<9} {session.created_at}"
+                f"{session.session_id}  {session.status.value:<8} {getattr(session.write_mode, 'value', session.write_mode):<9} {session.created_at}"
             )
     return 0
 

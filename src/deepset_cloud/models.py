@@ -84,7 +84,8 @@ class UploadSessionDetail:
     created_by: UserInfo
     created_at: datetime
     expires_at: datetime
-    write_mode: WriteMode
+    write_mode: WriteMode | str
+    """A `WriteMode`, or the server's value as a plain str if this SDK does not know it."""
     status: UploadSessionStatusEnum
 
 

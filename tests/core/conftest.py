@@ -1,44 +1,23 @@
-"""Fixtures of the core tests: isolated settings, a strict converter, clients bound to the emulator."""
+"""Fixtures of the core tests: clients bound to the emulator."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from deepset_cloud import AsyncClient, RetryPolicy, _converter
+from deepset_cloud import AsyncClient, RetryPolicy
+from tests import support
 
 if TYPE_CHECKING:
     from deepset_cloud.emulator import ThreadedEmulator
-
-_SETTING_KEYS = ("API_KEY", "API_URL", "DEFAULT_WORKSPACE_NAME")
-
-
-@pytest.fixture(autouse=True)
-def isolated_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Never read the real environment, ./.env or ~/.deepset-cloud/.env: HOME and cwd are empty tmp dirs."""
-    home = tmp_path_factory.mktemp("home")
-    cwd = tmp_path_factory.mktemp("cwd")
-    for key in _SETTING_KEYS:
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("USERPROFILE", str(home))
-    monkeypatch.chdir(cwd)
-    return home
-
-
-@pytest.fixture(autouse=True)
-def strict_responses(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Structure every response with the strict converter: unknown keys or enum values fail the test."""
-    monkeypatch.setitem(_converter._converters, False, _converter.make_converter(strict=True))
 
 
 @pytest.fixture
 def fast_retry() -> RetryPolicy:
     """A retry policy whose backoff waits are tiny (server Retry-After values are honoured)."""
-    return RetryPolicy(max_tries=4, base_delay_s=0.001, max_delay_s=0.01, max_time_s=30)
+    return support.fast_retry()
 
 
 @pytest.fixture

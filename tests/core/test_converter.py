@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID, uuid4
@@ -212,21 +213,39 @@ def test_unknown_session_status_becomes_unknown_in_production() -> None:
     page = structure_response(
         {"total": 1, "has_more": False, "data": [session_detail_json(status="ARCHIVED")]},
         Page[UploadSessionDetail],
+        strict=False,
     )
     assert page.data[0].status is UploadSessionStatusEnum.UNKNOWN
 
 
-def test_unknown_write_mode_is_kept_as_a_stand_in_member() -> None:
+def test_unknown_write_mode_is_kept_as_a_plain_string() -> None:
     page = structure_response(
         {"total": 1, "has_more": False, "data": [session_detail_json(write_mode="MERGE")]},
         Page[UploadSessionDetail],
+        strict=False,
     )
     mode = page.data[0].write_mode
-    assert isinstance(mode, WriteMode)
+    assert type(mode) is str
     assert mode == "MERGE"
-    assert mode.value == "MERGE"
-    assert "MERGE" not in WriteMode.__members__  # the enum itself is unchanged
-    assert list(WriteMode) == [WriteMode.KEEP, WriteMode.OVERWRITE, WriteMode.FAIL]
+    assert list(WriteMode) == [WriteMode.KEEP, WriteMode.OVERWRITE, WriteMode.FAIL]  # the enum is unchanged
+    assert pickle.loads(pickle.dumps(page.data[0])) == page.data[0]
+
+
+def test_a_known_write_mode_is_the_member() -> None:
+    page = structure_response(
+        {"total": 1, "has_more": False, "data": [session_detail_json(write_mode="OVERWRITE")]},
+        Page[UploadSessionDetail],
+    )
+    assert page.data[0].write_mode is WriteMode.OVERWRITE
+
+
+def test_unknown_write_mode_fails_in_strict_mode() -> None:
+    with pytest.raises(ResponseValidationError, match="write_mode"):
+        structure_response(
+            {"total": 1, "has_more": False, "data": [session_detail_json(write_mode="MERGE")]},
+            Page[UploadSessionDetail],
+            strict=True,
+        )
 
 
 def test_unknown_enum_values_fail_in_strict_mode() -> None:

@@ -11,15 +11,16 @@ from uuid import UUID, uuid4
 import pytest
 from aiohttp import web
 
-from deepset_cloud import AsyncClient, DownloadReport, RetryPolicy
+from deepset_cloud import AsyncClient, DownloadReport
 from deepset_cloud._download.files import LocalNames, safe_file_name
 from deepset_cloud.errors import AuthenticationError, ConfigurationError, OperationTimeoutError
 from deepset_cloud.models import WriteMode
+from tests.support import fast_retry
 
 from .fake_server import FakeServer, json_response
 
 FILE_ID = UUID("cd16435f-f6eb-423f-bf6f-994dc8a36a10")
-FAST = RetryPolicy(max_tries=2, base_delay_s=0.001, max_delay_s=0.005)
+FAST = fast_retry(max_tries=2)
 
 
 async def put(

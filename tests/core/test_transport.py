@@ -27,13 +27,14 @@ from deepset_cloud.errors import (
     TransportError,
 )
 from deepset_cloud.models import WriteMode
+from tests.support import fast_retry
 
 from .fake_server import FILES_PAGE_EMPTY, FakeServer, drop_connection, json_response
 
 pytestmark = pytest.mark.anyio
 
 SECRET = "api_very-secret-key"
-FAST = RetryPolicy(max_tries=4, base_delay_s=0.001, max_delay_s=0.005)
+FAST = fast_retry(max_tries=4)
 
 
 def transport_for(url: str, **kwargs: object) -> Transport:

@@ -20,9 +20,9 @@ from deepset_cloud import (
 from deepset_cloud.async_client import client_cache as _client_cache
 from deepset_cloud.models import UploadSessionStatusEnum
 from deepset_cloud.sync_client import files
+from tests.support import wait_until
 
 from ._scripts import FORK_OK, run_script
-from .test_portal import wait_until
 
 if TYPE_CHECKING:
     from deepset_cloud.emulator import ThreadedEmulator

@@ -21,14 +21,13 @@ ASYNC_API = '''
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from types import TracebackType
 
 import anyio
 
 from fakepkg._defaults import DEFAULT_OFFSET
 
-__all__ = ["DEFAULT_OFFSET", "AsyncThing", "double", "numbers", "opened", "resource"]
+__all__ = ["DEFAULT_OFFSET", "AsyncThing", "double", "numbers"]
 
 
 async def double(value: int, /, *, offset: int = DEFAULT_OFFSET) -> int:
@@ -41,17 +40,6 @@ async def numbers(count: int) -> AsyncGenerator[int, None]:
     """Count up, asynchronously: `async for n in numbers(3): ...`."""
     for n in range(count):
         yield n
-
-
-@asynccontextmanager
-async def resource(name: str) -> AsyncIterator[str]:
-    """Hold a resource: `async with resource("x") as r: ...`."""
-    yield name.upper()
-
-
-def opened(name: str) -> AbstractAsyncContextManager[str]:
-    """Open a resource without the decorator."""
-    return resource(name)
 
 
 class AsyncThing:
@@ -143,10 +131,6 @@ def test_every_kind_of_async_callable_gets_a_working_sync_twin(
     sync_api = generated(gen, capsys)
     assert sync_api.double(2, offset=1) == 5
     assert list(sync_api.numbers(3)) == [0, 1, 2]
-    with sync_api.resource("x") as held:
-        assert held == "X"
-    with sync_api.opened("y") as held:
-        assert held == "Y"
     with sync_api.Thing(2, 1, color="red") as thing:
         assert thing.grow(2) == 5
         assert list(thing.pieces(every=2)) == [0, 2, 4]
@@ -154,7 +138,7 @@ def test_every_kind_of_async_callable_gets_a_working_sync_twin(
         inner = thing._twin.get()
     assert inner.closed == 1
     assert inner.labels == {"color": "red"}
-    assert sorted(sync_api.__all__) == ["DEFAULT_OFFSET", "Thing", "double", "numbers", "opened", "resource"]
+    assert sorted(sync_api.__all__) == ["DEFAULT_OFFSET", "Thing", "double", "numbers"]
 
 
 def test_signatures_keep_parameters_and_defaults_as_written_and_map_return_types(
@@ -162,13 +146,12 @@ def test_signatures_keep_parameters_and_defaults_as_written_and_map_return_types
 ) -> None:
     sync_api = generated(gen, capsys)
     async_api = importlib.import_module("fakepkg.async_api")
-    for name in ("double", "numbers", "resource", "opened"):
+    for name in ("double", "numbers"):
         async_params = inspect.signature(getattr(async_api, name)).parameters
         assert inspect.signature(getattr(sync_api, name)).parameters == async_params
     text = (gen.SRC / "fakepkg" / "sync_api.py").read_text()
     assert "offset: int = DEFAULT_OFFSET" in text  # the default as written, not its value
     assert "def numbers(count: int) -> Generator[int, None, None]:" in text
-    assert "def resource(name: str) -> AbstractContextManager[str]:" in text
     assert "def pieces(self, *, every: int = 1) -> Iterator[int]:" in text
     assert "def __enter__(self) -> Thing:" in text
     assert "def __init__(self, size: int = 1, *parts: int, **labels: str) -> None:" in text
@@ -185,7 +168,6 @@ def test_docstrings_lose_their_async_wording(gen: Any, capsys: pytest.CaptureFix
 
     assert summary(sync_api.double) == "Double `value`: `double(2)` is 4."
     assert summary(sync_api.numbers) == "Count up, synchronously: `for n in numbers(3): ...`."
-    assert summary(sync_api.resource) == 'Hold a resource: `with resource("x") as r: ...`.'
     assert (inspect.getdoc(sync_api.double) or "").endswith(
         "Raises:\n    SyncFacadeError: called from the SDK's own event loop thread (e.g. in a callback)."
     )
@@ -197,7 +179,7 @@ def test_docstrings_lose_their_async_wording(gen: Any, capsys: pytest.CaptureFix
     [
         ("count: int) -> AsyncGenerator", "count: Awaitable[int]) -> AsyncGenerator", "'Awaitable' here"),
         ("AsyncGenerator[int, None]:", "AsyncGenerator[int, str]:", "only AsyncGenerator[T, None]"),
-        ("\n@asynccontextmanager", "\n@functools.cache", "no rule for the decorators"),
+        ("\nasync def numbers", "\n@functools.cache\nasync def numbers", "no rule for the decorators"),
         ('"""Close the thing."""', '"""Close the thing (a coroutine)."""', "no rule rewrites 'coroutine'"),
         (
             "async def grow(self, by: int) -> int:",
@@ -205,8 +187,8 @@ def test_docstrings_lose_their_async_wording(gen: Any, capsys: pytest.CaptureFix
             "'AsyncThing'",
         ),
         (
-            "def opened(name: str) -> AbstractAsyncContextManager[str]:",
-            "def opened(name: str) -> str:",
+            '"double", "numbers"]',
+            '"double", "numbers", "plain"]\n\n\ndef plain(name: str) -> str:\n    return name',
             "public sync",
         ),
         ("offset: int = DEFAULT_OFFSET", "offset: int = LOCAL", "'LOCAL', defined next to the async code"),

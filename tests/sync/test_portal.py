@@ -6,17 +6,17 @@ import asyncio
 import builtins
 import gc
 import threading
-import time
 import warnings
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
 
 import anyio
 import pytest
 
 from deepset_cloud import _portal
+from deepset_cloud._portal import bridges
 from deepset_cloud.errors import SyncFacadeError, SyncInAsyncContextWarning
+from tests.support import wait_until
 
 
 async def where() -> tuple[str, int]:
@@ -163,14 +163,14 @@ def test_iterate_reraises_the_generators_error_after_the_items_before_it() -> No
 def test_a_batch_carries_every_item_that_is_ready(monkeypatch: pytest.MonkeyPatch) -> None:
     attempted: list[int] = []
     hops = 0
-    original = _portal._Pump.next_batch
+    original = bridges._Pump.next_batch
 
-    async def counting(self: _portal._Pump[int]) -> list[int] | None:
+    async def counting(self: bridges._Pump[int]) -> list[int] | None:
         nonlocal hops
         hops += 1
         return await original(self)
 
-    monkeypatch.setattr(_portal._Pump, "next_batch", counting)
+    monkeypatch.setattr(bridges._Pump, "next_batch", counting)
 
     async def numbers(count: int) -> AsyncGenerator[int, None]:
         for value in range(count):
@@ -256,52 +256,7 @@ def test_a_timeout_inside_a_generator_still_fires(
         next(pages)
 
 
-# -- context managers and twins -----------------------------------------------------------------------------
-
-
-def test_context_enters_and_exits_in_one_task() -> None:
-    seen: list[tuple[str, int]] = []
-
-    @asynccontextmanager
-    async def resource(name: str) -> AsyncIterator[str]:
-        async with anyio.create_task_group():  # task-bound: enter and exit must share a task
-            seen.append(("enter", id(asyncio.current_task())))
-            try:
-                yield name.upper()
-            finally:
-                seen.append(("exit", id(asyncio.current_task())))
-
-    with _portal.context(resource, "db") as value:
-        assert value == "DB"
-    assert [step for step, _ in seen] == ["enter", "exit"]
-    assert seen[0][1] == seen[1][1]
-
-
-def test_context_passes_the_body_exception_to_aexit() -> None:
-    seen: list[type[BaseException] | None] = []
-
-    @asynccontextmanager
-    async def resource() -> AsyncIterator[None]:
-        try:
-            yield
-        except KeyError as exc:
-            seen.append(type(exc))
-            raise
-
-    with pytest.raises(KeyError), _portal.context(resource):
-        raise KeyError("body")
-    assert seen == [KeyError]
-
-
-def test_context_reraises_an_enter_error() -> None:
-    @asynccontextmanager
-    async def refuses(name: str) -> AsyncIterator[None]:
-        if name:
-            raise PermissionError("no")
-        yield  # pragma: no cover - never reached
-
-    with pytest.raises(PermissionError), _portal.context(refuses, "x"):
-        pass  # pragma: no cover - never entered
+# -- twins -----------------------------------------------------------------------------
 
 
 class _Resource:
@@ -344,11 +299,3 @@ def test_twin_construction_errors_surface_at_once() -> None:
 
     with pytest.raises(SyncFacadeError, match="bad settings"):
         _portal.AsyncTwin(refuse)
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    """Poll `condition` until it holds; fail after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.001)

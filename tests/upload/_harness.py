@@ -12,7 +12,6 @@ import attrs
 from deepset_cloud._http.api import DeepsetCloudAPI
 from deepset_cloud._http.storage import StorageClient
 from deepset_cloud._http.transport import Transport
-from deepset_cloud._retry import RetryPolicy
 from deepset_cloud._upload.pipeline import UploadOptions, UploadSettings, upload_memory_files, upload_paths
 from deepset_cloud.emulator import ThreadedEmulator
 from deepset_cloud.models import (
@@ -22,9 +21,10 @@ from deepset_cloud.models import (
     UploadReport,
     UploadSessionDetail,
 )
+from tests.support import fast_retry
 
 # Quick retries keep fault-injection tests short; the policy logic itself is the same.
-FAST_RETRY = RetryPolicy(max_tries=8, base_delay_s=0.005, max_delay_s=0.05, max_time_s=30)
+FAST_RETRY = fast_retry(max_tries=8)
 
 
 @attrs.define

@@ -1,6 +1,6 @@
 """Bridges from async shapes to sync ones, each running on the loop of `deepset_cloud._portal.loop`.
 
-`iterate` drains an async generator, `context` holds an async context manager open, `AsyncTwin` is the
+`iterate` drains an async generator, `AsyncTwin` is the
 async object behind a sync object (e.g. the `AsyncClient` behind a `Client`).
 
 - Async generators run inside one task that hands items over through a memory object stream, so their
@@ -16,9 +16,7 @@ import functools
 import threading
 import weakref
 from collections.abc import AsyncIterator, Callable, Generator
-from contextlib import AbstractAsyncContextManager, AbstractContextManager
-from types import TracebackType
-from typing import Any, Generic, ParamSpec, Protocol, TypeVar, cast
+from typing import Any, Generic, ParamSpec, Protocol, TypeVar
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
@@ -33,9 +31,8 @@ from deepset_cloud._portal.loop import (
     _Runtime,
     run,
 )
-from deepset_cloud.errors import SyncFacadeError
 
-__all__ = ["ITERATE_BUFFER", "AsyncTwin", "context", "iterate"]
+__all__ = ["ITERATE_BUFFER", "AsyncTwin", "iterate"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -143,67 +140,6 @@ def iterate(
     finally:
         if not pump.closed:
             _stop_pump(loop_thread, producer, pump)
-
-
-class _SyncContext(AbstractContextManager[T]):
-    """Holds an async context manager open in one task between `__enter__` and `__exit__`."""
-
-    def __init__(self, factory: Callable[[], AbstractAsyncContextManager[T]]) -> None:
-        self._factory = factory
-        self._entered = threading.Event()
-        self._exit_info: tuple[Any, Any, Any] = (None, None, None)
-        self._exit_requested: anyio.Event | None = None
-        self._value: T | None = None
-        self._owner: _Call[bool | None] | None = None
-
-    async def _own(self) -> bool | None:
-        try:
-            self._exit_requested = anyio.Event()
-            manager = self._factory()
-            self._value = await manager.__aenter__()
-        finally:
-            self._entered.set()
-        try:
-            await self._exit_requested.wait()
-        finally:
-            # Runs with the body's exception, or with None when the loop is shutting down.
-            result = await manager.__aexit__(*self._exit_info)
-        return result
-
-    def __enter__(self) -> T:
-        loop_thread = _loop_thread_for_caller()
-        owner = self._owner = _Call(loop_thread, self._own, (), {})
-        try:
-            loop_thread.wait_for(self._entered)
-        except BaseException:
-            owner.cancel()
-            owner.finished.wait(CANCEL_GRACE_S)
-            raise
-        if owner.finished.is_set():
-            owner.result()  # __aenter__ failed: raise its error
-        return cast(T, self._value)
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> bool | None:
-        owner = self._owner
-        assert owner is not None
-        assert self._exit_requested is not None
-        self._exit_info = (exc_type, exc, tb)
-        loop = owner._loop_thread.loop
-        assert loop is not None
-        try:
-            loop.call_soon_threadsafe(self._exit_requested.set)
-        except RuntimeError as error:
-            raise SyncFacadeError("The SDK's event loop has stopped.") from error
-        return owner.result()
-
-
-def context(
-    fn: Callable[P, AbstractAsyncContextManager[T]], /, *args: P.args, **kwargs: P.kwargs
-) -> AbstractContextManager[T]:
-    """Return a sync context manager that enters and exits `fn(*args, **kwargs)` in one task."""
-    return _SyncContext(functools.partial(fn, *args, **kwargs))
 
 
 class _AsyncClosable(Protocol):

@@ -1,0 +1,1 @@
+"""Development tools: the sync facade generator (`python -m tools.gen_sync`)."""
