@@ -29,7 +29,6 @@ __all__ = [
 DEFAULT_API_URL = "https://api.cloud.deepset.ai/api/v1"
 
 
-
 class _DefaultWorkspaceName(str):
     """The type of `DEFAULT_WORKSPACE_NAME`: a str sentinel meaning "the configured default workspace"."""
 
