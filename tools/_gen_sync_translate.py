@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import inspect
 import re
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -249,7 +250,16 @@ def render_function(
     text = f"{indent[:-4]}def {name}({params}) -> {returns}:\n"
     if doc:
         text += docstring_literal(with_sync_raises(rewrite_docstring(doc, where, rules)), indent)
-    return text + f"{indent}{body}\n"
+    return text + hide_key_line(function.args, indent) + f"{indent}{body}\n"
+
+
+def hide_key_line(args: ast.arguments, indent: str) -> str:
+    """The statement that rebinds an `api_key` argument to its repr-redacting form (or nothing).
+
+    Tools that print a traceback's locals (`pytest -l`, Sentry) would otherwise show the key of every
+    generated frame an error passes through."""
+    names = [arg.arg for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
+    return f"{indent}api_key = _portal.hide_key(api_key)\n" if "api_key" in names else ""
 
 
 def body_without_docstring(function: ast.AsyncFunctionDef | ast.FunctionDef) -> list[str]:
@@ -267,8 +277,14 @@ def render_class(
     text = f"class {sync_name}:\n"
     if doc:
         text += docstring_literal(rewrite_docstring(doc, async_name, rules), "    ")
-    for item in node.body:
+    for index, item in enumerate(node.body):
         if isinstance(item, (ast.Expr, ast.Pass)):
+            continue
+        if is_public_attribute(item):
+            assert isinstance(item, ast.AnnAssign)
+            assert isinstance(item.target, ast.Name)
+            translator.where = f"{async_name}.{item.target.id}"
+            text += "\n" + render_attribute(item, item.target.id, node.body[index + 1 :], source, translator)
             continue
         if not isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
             if isinstance(item, (ast.Assign, ast.AnnAssign)) and all(
@@ -289,6 +305,7 @@ def render_class(
         if name == "__init__":
             params, forward = parameters(item.args, translator, source, skip_self=True)
             text += f"    def __init__({params}) -> None:\n"
+            text += hide_key_line(item.args, "        ")
             text += f"        self._twin = _portal.AsyncTwin({async_name}, {forward})\n"
         elif name == "__repr__":
             text += f'    def __repr__(self) -> str:\n        return self._twin.repr_as("{sync_name}")\n'
@@ -305,6 +322,31 @@ def render_class(
                 item, name=name, target=target, translator=translator, source=source, rules=rules, method=True
             )
     return text
+
+
+def is_public_attribute(item: ast.stmt) -> bool:
+    """A class-level `name: T` (no value) declaring a public instance attribute."""
+    return (
+        isinstance(item, ast.AnnAssign)
+        and item.value is None
+        and isinstance(item.target, ast.Name)
+        and not item.target.id.startswith("_")
+    )
+
+
+def render_attribute(
+    item: ast.AnnAssign, name: str, following: list[ast.stmt], source: str, translator: Translator
+) -> str:
+    """A read-only property of the sync class returning the async object's attribute of the same name."""
+    annotation = translator.annotation(item.annotation, source)
+    doc = ""
+    if following and isinstance(following[0], ast.Expr) and isinstance(following[0].value, ast.Constant):
+        value = following[0].value.value
+        if isinstance(value, str):
+            doc = docstring_literal(inspect.cleandoc(value), "        ")
+    return (
+        f"    @property\n    def {name}(self) -> {annotation}:\n{doc}        return self._twin.get().{name}\n"
+    )
 
 
 def render_special(

@@ -17,9 +17,12 @@ from deepset_cloud.errors import ConfigurationError
 
 __all__ = [
     "DEFAULT_API_URL",
+    "ApiKey",
     "DEFAULT_WORKSPACE_NAME",
     "Settings",
+    "check_workspace_name",
     "global_env_file",
+    "hide_key",
     "parse_env_file",
     "read_setting",
     "resolve_settings",
@@ -40,6 +43,26 @@ class _DefaultWorkspaceName(str):
     def __reduce__(self) -> str:
         # Pickle by reference so the sentinel keeps its identity.
         return "DEFAULT_WORKSPACE_NAME"
+
+
+class ApiKey(str):
+    """An API key: a str whose repr never shows it.
+
+    Tools that print the locals of a traceback's frames (`pytest -l`, Sentry, debuggers) use repr, so every
+    frame that holds the key holds it as an `ApiKey` (public functions rebind their `api_key` argument
+    with `hide_key` first thing)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'<API key>'"
+
+
+def hide_key(api_key: str | None) -> str | None:
+    """Return `api_key` as an `ApiKey` (None stays None, anything else is returned unchanged)."""
+    if isinstance(api_key, str) and not isinstance(api_key, ApiKey):
+        return ApiKey(api_key)
+    return api_key
 
 
 DEFAULT_WORKSPACE_NAME: str = _DefaultWorkspaceName("")
@@ -177,24 +200,31 @@ def resolve_settings(
         The settings; `workspace_name` may be None (checked where a workspace is needed).
 
     Raises:
-        ConfigurationError: no API key anywhere, or an invalid API URL.
+        ConfigurationError: no API key anywhere, an API key that cannot be one (whitespace, control or
+            non-ASCII characters), an invalid API URL or workspace name.
     """
 
     def read(key: str) -> str | None:
         return read_setting(key, environ=environ, cwd=cwd, home_file=home_file)
 
-    key = api_key or read("API_KEY")
+    api_key = hide_key(api_key)
+    key = hide_key(api_key or read("API_KEY"))
     if not key:
         raise ConfigurationError(
             "No deepset Cloud API key: pass api_key=..., set the API_KEY environment variable, "
             f"or add API_KEY=... to ./.env or {global_env_file()} (`deepset-cloud login` writes it)."
         )
-    key = key.strip()
+    key = ApiKey(key.strip())
     if any(char.isspace() or not char.isprintable() for char in key):
         # Never echo the key: say what is wrong with it, not what it is.
         raise ConfigurationError(
             "The API key contains whitespace or control characters (a stray newline from a file or a "
             "copy-paste?); pass the bare key."
+        )
+    if not key.isascii():
+        raise ConfigurationError(
+            "The API key contains non-ASCII characters, which no deepset Cloud key has (a typographic "
+            "quote or dash from a copy-paste?); pass the bare key."
         )
     url = api_url or read("API_URL") or DEFAULT_API_URL
     workspace: str | None = workspace_name
@@ -202,7 +232,8 @@ def resolve_settings(
         workspace = None
     if workspace is None and read_workspace:
         workspace = read("DEFAULT_WORKSPACE_NAME")
-    return Settings(api_key=key, api_url=_normalise_url(url), workspace_name=workspace or None)
+    workspace = check_workspace_name(workspace) if workspace else None
+    return Settings(api_key=key, api_url=_normalise_url(url), workspace_name=workspace)
 
 
 def resolve_workspace(workspace_name: object, default: str | None = None) -> str:
@@ -213,7 +244,7 @@ def resolve_workspace(workspace_name: object, default: str | None = None) -> str
         default: the default workspace of the client (already resolved), or None to read the environment.
 
     Raises:
-        ConfigurationError: no workspace is configured, or the name is empty.
+        ConfigurationError: no workspace is configured, or the name is not a valid workspace name.
     """
     if workspace_name is DEFAULT_WORKSPACE_NAME:
         resolved = default or read_setting("DEFAULT_WORKSPACE_NAME")
@@ -222,7 +253,22 @@ def resolve_workspace(workspace_name: object, default: str | None = None) -> str
                 "No workspace: pass workspace_name=..., set the DEFAULT_WORKSPACE_NAME environment variable, "
                 f"or add DEFAULT_WORKSPACE_NAME=... to ./.env or {global_env_file()}."
             )
-        return resolved
+        return check_workspace_name(resolved)
+    return check_workspace_name(workspace_name)
+
+
+def check_workspace_name(workspace_name: object) -> str:
+    """Return `workspace_name` if it can name a workspace in a URL path segment.
+
+    Raises:
+        ConfigurationError: not a string, empty, `.` or `..` (a URL normalizes them away, so the request
+            would reach another resource), or containing a slash, a backslash or a control character.
+    """
     if not isinstance(workspace_name, str) or not workspace_name.strip():
         raise ConfigurationError(f"workspace_name must be a non-empty string, got {workspace_name!r}.")
+    if workspace_name in (".", "..") or any(c in "/\\" or not c.isprintable() for c in workspace_name):
+        raise ConfigurationError(
+            f"workspace_name {workspace_name!r} is not a workspace name: it must not be `.` or `..` and must "
+            "not contain slashes, backslashes or control characters."
+        )
     return workspace_name

@@ -55,44 +55,66 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 
 @asynccontextmanager
 async def map_transport_errors(method: str, url: str) -> AsyncIterator[None]:
-    """Turn aiohttp/asyncio connection errors raised inside the block into `TransportError`s (raised from them).
+    """Turn aiohttp/asyncio connection errors raised inside the block into `TransportError`s.
 
-    Other `OSError`s (a local file that cannot be read or written) pass through unchanged: they are not
-    network problems and retrying them would not help.
+    Our error is raised from the original one with every traceback of its chain removed: aiohttp's frames
+    hold the request headers (the bearer token), and tools that print a traceback's locals (`pytest -l`,
+    Sentry) would show them. Other `OSError`s (a local file that cannot be read or written) pass through
+    unchanged: they are not network problems and retrying them would not help.
     """
     try:
         yield
     except DeepsetCloudError:
         raise
-    except aiohttp.ConnectionTimeoutError as exc:
-        raise ConnectError(
-            f"{method} {url}: timed out connecting to the server", method=method, url=url
-        ) from exc
-    except aiohttp.ClientConnectorError as exc:
-        raise ConnectError(
+    except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as exc:
+        raise _transport_error(exc, method, url) from sanitized(exc)
+
+
+def _transport_error(exc: BaseException, method: str, url: str) -> TransportError:
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return ConnectError(f"{method} {url}: timed out connecting to the server", method=method, url=url)
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return ConnectError(
             f"{method} {url}: cannot connect ({exc.os_error.strerror or exc.os_error}); "
             "check API_URL and your network",
             method=method,
             url=url,
-        ) from exc
-    except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
-        raise RequestTimeout(f"{method} {url}: no response in time", method=method, url=url) from exc
-    except (aiohttp.ClientError, ConnectionError) as exc:
-        detail = str(exc) or type(exc).__name__
-        _redact_request_headers(exc)
-        raise TransportError(f"{method} {url}: connection failed ({detail})", method=method, url=url) from exc
+        )
+    if isinstance(exc, (aiohttp.ServerTimeoutError, asyncio.TimeoutError)):
+        return RequestTimeout(f"{method} {url}: no response in time", method=method, url=url)
+    detail = str(exc) or type(exc).__name__
+    return TransportError(f"{method} {url}: connection failed ({detail})", method=method, url=url)
+
+
+def sanitized(exc: BaseException) -> BaseException:
+    """Strip `exc` and its whole cause/context chain of tracebacks and request credentials; return it."""
+    seen: set[int] = set()
+    pending = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        current.__traceback__ = None  # the frames' locals hold the request headers
+        _redact_request_headers(current)
+        pending += [e for e in (current.__cause__, current.__context__) if e is not None]
+    return exc
 
 
 def _redact_request_headers(exc: BaseException) -> None:
     # A `ClientResponseError` (e.g. for a malformed answer) keeps the request's headers, bearer token
-    # included, and its repr shows them; it stays reachable as our error's `__cause__`.
-    if not isinstance(exc, aiohttp.ClientResponseError):
-        return
-    headers = exc.request_info.headers
-    if "Authorization" in headers:
-        redacted = CIMultiDict(headers)
-        redacted["Authorization"] = "<redacted>"
-        exc.request_info = exc.request_info._replace(headers=CIMultiDictProxy(redacted))
+    # included, and its repr shows them; a connector error keeps the proxy's credentials.
+    if isinstance(exc, aiohttp.ClientResponseError):
+        headers = exc.request_info.headers
+        if "Authorization" in headers or "Proxy-Authorization" in headers:
+            redacted = CIMultiDict(headers)
+            for name in ("Authorization", "Proxy-Authorization"):
+                if name in redacted:
+                    redacted[name] = "<redacted>"
+            exc.request_info = exc.request_info._replace(headers=CIMultiDictProxy(redacted))
+    key = getattr(exc, "_conn_key", None)
+    if key is not None and getattr(key, "proxy_auth", None) is not None and hasattr(key, "_replace"):
+        exc._conn_key = key._replace(proxy_auth=None)  # type: ignore[attr-defined]
 
 
 def _error_messages(body: bytes, content_type: str) -> list[str]:

@@ -11,6 +11,7 @@ This module only gathers those names for the generated code (its imports stay st
 
 from __future__ import annotations
 
+from deepset_cloud._config import hide_key
 from deepset_cloud._portal.bridges import ITERATE_BUFFER, AsyncTwin, iterate
 from deepset_cloud._portal.loop import CANCEL_GRACE_S, EXIT_BUDGET_S, THREAD_NAME, run
 from deepset_cloud.errors import SyncFacadeError as SyncFacadeError
@@ -21,6 +22,7 @@ __all__ = [
     "ITERATE_BUFFER",
     "THREAD_NAME",
     "AsyncTwin",
+    "hide_key",
     "iterate",
     "run",
 ]

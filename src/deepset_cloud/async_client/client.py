@@ -9,7 +9,7 @@ from pathlib import Path
 from types import TracebackType
 from uuid import UUID
 
-from deepset_cloud._config import DEFAULT_WORKSPACE_NAME, resolve_settings, resolve_workspace
+from deepset_cloud._config import DEFAULT_WORKSPACE_NAME, hide_key, resolve_settings, resolve_workspace
 from deepset_cloud._download.files import download_files
 from deepset_cloud._http.api import DeepsetCloudAPI
 from deepset_cloud._http.pagination import iterate_file_pages, iterate_session_pages
@@ -60,6 +60,19 @@ class AsyncClient:
         ConfigurationError: no API key is configured, or an argument is invalid.
     """
 
+    api_url: str
+    """The API URL requests go to (no trailing slash)."""
+    workspace_name: str | None
+    """The default workspace of this client, or None to read `DEFAULT_WORKSPACE_NAME` when a call needs it."""
+    timeout_s: float
+    """The longest wait for a connection or for any read of a response, in seconds."""
+    s3_concurrency: int | None
+    """How many files are uploaded or downloaded at once, or None for the default."""
+    retry: RetryPolicy
+    """How failed requests are retried."""
+    max_files_per_session: int
+    """Objects (files and metadata sidecars) per upload session before a new session is opened."""
+
     def __init__(
         self,
         api_key: str | None = None,
@@ -72,6 +85,7 @@ class AsyncClient:
         max_files_per_session: int = 50_000,
         max_connections: int = 100,
     ) -> None:
+        api_key = hide_key(api_key)  # tracebacks show frames' locals
         settings = resolve_settings(api_key, api_url, workspace_name, read_workspace=False)
         _check_positive("timeout_s", timeout_s)
         _check_positive("max_files_per_session", max_files_per_session)

@@ -12,7 +12,7 @@ from contextlib import aclosing
 from pathlib import Path
 from uuid import UUID
 
-from deepset_cloud._config import DEFAULT_WORKSPACE_NAME
+from deepset_cloud._config import DEFAULT_WORKSPACE_NAME, hide_key
 from deepset_cloud.async_client.client_cache import cached_client
 from deepset_cloud.models import (
     DeepsetCloudFile,
@@ -69,6 +69,7 @@ async def list_files(
         APIError: The API refused the request (e.g. `AuthenticationError` for a bad key).
         TransportError: The API could not be reached.
     """
+    api_key = hide_key(api_key)  # tracebacks show frames' locals
     client = cached_client(api_key, api_url)
     pages = client.list_files(
         workspace_name=workspace_name,
@@ -110,6 +111,7 @@ async def list_upload_sessions(
         APIError: The API refused the request.
         TransportError: The API could not be reached.
     """
+    api_key = hide_key(api_key)  # tracebacks show frames' locals
     client = cached_client(api_key, api_url)
     pages = client.list_upload_sessions(
         workspace_name=workspace_name, is_expired=is_expired, batch_size=batch_size, timeout_s=timeout_s
@@ -142,6 +144,7 @@ async def get_upload_session(
         APIError: The API refused the request.
         TransportError: The API could not be reached.
     """
+    api_key = hide_key(api_key)  # tracebacks show frames' locals
     client = cached_client(api_key, api_url)
     return await client.get_upload_session(session_id, workspace_name=workspace_name)
 
@@ -177,6 +180,7 @@ async def upload_file_paths(
         APIError: The API refused to open or close an upload session, or rejected the API key.
         TransportError: The API could not be reached.
     """
+    api_key = hide_key(api_key)  # tracebacks show frames' locals
     client = cached_client(api_key, api_url)
     return await client.upload_file_paths(
         file_paths,
@@ -227,6 +231,7 @@ async def upload(
         APIError: The API refused to open or close an upload session, or rejected the API key.
         TransportError: The API could not be reached.
     """
+    api_key = hide_key(api_key)  # tracebacks show frames' locals
     client = cached_client(api_key, api_url)
     return await client.upload(
         paths,
@@ -277,6 +282,7 @@ async def upload_texts(
         APIError: The API refused to open or close an upload session, or rejected the API key.
         TransportError: The API could not be reached.
     """
+    api_key = hide_key(api_key)  # tracebacks show frames' locals
     client = cached_client(api_key, api_url)
     return await client.upload_texts(
         files,
@@ -324,6 +330,7 @@ async def upload_bytes(
         APIError: The API refused to open or close an upload session, or rejected the API key.
         TransportError: The API could not be reached.
     """
+    api_key = hide_key(api_key)  # tracebacks show frames' locals
     client = cached_client(api_key, api_url)
     return await client.upload_bytes(
         files,
@@ -377,6 +384,7 @@ async def download(
         APIError: The API refused to list the files.
         TransportError: The API could not be reached.
     """
+    api_key = hide_key(api_key)  # tracebacks show frames' locals
     client = cached_client(api_key, api_url)
     return await client.download(
         workspace_name=workspace_name,
