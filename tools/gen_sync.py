@@ -29,6 +29,7 @@ from pathlib import Path
 if str(Path(__file__).resolve().parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _gen_functions import generate_functions
 from _gen_sync_translate import GenerationError, Rules, generate_module
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,6 +39,22 @@ HASH_LINE = "# Edit the async source and run `python tools/gen_sync.py`. content
 GENERATED_PACKAGE = "deepset_cloud.sync_client"  # every file in it must be generated
 
 # Explicit rules. Each must be used, so a stale rule is noticed when the sources change.
+FUNCTION_MODULES = {  # module of functions -> (module, client class whose methods they call), made first
+    "deepset_cloud.async_client.files": ("deepset_cloud.async_client.client", "AsyncClient"),
+}
+FUNCTION_DOCSTRINGS = {
+    "deepset_cloud.async_client.files": (
+        "Upload, list and download deepset Cloud files with module-level functions.\n\n"
+        "Credentials and the workspace come from the arguments, else from `API_KEY`, `API_URL` and\n"
+        "`DEFAULT_WORKSPACE_NAME` in the environment, `./.env` or `~/.deepset-cloud/.env`, read at each call.\n"
+        "Calls with the same credentials share one connection pool. Each function has the parameters and\n"
+        "docstring of the `AsyncClient` method of the same name, plus `api_key` and `api_url`."
+    ),
+}
+FUNCTION_CREDENTIALS_AFTER = {"download": "batch_size"}  # the official SDK's positional order
+FUNCTION_WORDING = [  # client-only wording in the methods' docstrings -> the module functions' wording
+    (r"\(default: the client's default workspace\)", "(default: the `DEFAULT_WORKSPACE_NAME` setting)"),
+]
 MODULES = {  # async module -> generated sync module (the generation targets, in order)
     "deepset_cloud.async_client": "deepset_cloud.sync_client",
     "deepset_cloud.async_client.files": "deepset_cloud.sync_client.files",
@@ -118,14 +135,34 @@ def expected_files() -> dict[Path, str]:
         specific_wording=SPECIFIC_WORDING,
         module_docstrings=MODULE_DOCSTRINGS,
     )
-    files = {}
+    files: dict[Path, str] = {}
+    fresh: dict[str, str] = {}  # generated async modules, read from here rather than from disk
+    used: dict[str, int] = {}
+    for output_module, (client_module, class_name) in FUNCTION_MODULES.items():
+        path = source_path(output_module)
+        body = generate_functions(
+            client_module,
+            class_name,
+            source_path(client_module).read_text(encoding="utf-8"),
+            docstring=FUNCTION_DOCSTRINGS[output_module],
+            wording=FUNCTION_WORDING,
+            credentials_after=FUNCTION_CREDENTIALS_AFTER,
+            used=used,
+        )
+        fresh[output_module] = formatted(body, path)
+        files[path] = with_banner(client_module, fresh[output_module])
     for source_module, output_module in MODULES.items():
         path = output_path(output_module)
-        source = source_path(source_module).read_text(encoding="utf-8")
+        source = fresh.get(source_module) or source_path(source_module).read_text(encoding="utf-8")
         files[path] = with_banner(
             source_module, formatted(generate_module(source_module, source, rules), path)
         )
-    unused = rules.unused()
+    unused = rules.unused() + [f"FUNCTION_WORDING[{p!r}]" for p, _ in FUNCTION_WORDING if not used.get(p)]
+    unused += [
+        f"FUNCTION_CREDENTIALS_AFTER[{m!r}]"
+        for m in FUNCTION_CREDENTIALS_AFTER
+        if not used.get(f"credentials_after:{m}")
+    ]
     if unused:
         raise GenerationError(f"rules never used (remove or fix them): {', '.join(unused)}")
     return files

@@ -107,6 +107,9 @@ def gen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setattr(module, "SPECIFIC_WORDING", [])
     monkeypatch.setattr(module, "MODULE_DOCSTRINGS", {})
     monkeypatch.setattr(module, "GENERATED_PACKAGE", "fakepkg.sync_api")
+    monkeypatch.setattr(module, "FUNCTION_MODULES", {})
+    monkeypatch.setattr(module, "FUNCTION_CREDENTIALS_AFTER", {})
+    monkeypatch.setattr(module, "FUNCTION_WORDING", [])
     monkeypatch.syspath_prepend(str(src))
     yield module
     for name in [name for name in sys.modules if name == "fakepkg" or name.startswith("fakepkg.")]:

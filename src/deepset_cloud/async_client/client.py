@@ -156,7 +156,7 @@ class AsyncClient:
 
         Raises:
             ConfigurationError: no workspace is configured or an argument is invalid.
-            RequestTimeout: the listing took longer than `timeout_s`.
+            OperationTimeoutError: the listing took longer than `timeout_s`.
             APIError: the API refused the request (e.g. `AuthenticationError` for a bad key).
             TransportError: the API could not be reached.
         """
@@ -195,7 +195,7 @@ class AsyncClient:
 
         Raises:
             ConfigurationError: no workspace is configured or an argument is invalid.
-            RequestTimeout: the listing took longer than `timeout_s`.
+            OperationTimeoutError: the listing took longer than `timeout_s`.
             APIError: the API refused the request.
             TransportError: the API could not be reached.
         """
@@ -457,7 +457,7 @@ class AsyncClient:
 
         Raises:
             ConfigurationError: no workspace is configured, or `file_dir` is not a folder.
-            RequestTimeout: the download took longer than `timeout_s`.
+            OperationTimeoutError: the download took longer than `timeout_s`.
             APIError: the API refused to list the files.
             TransportError: the API could not be reached.
         """
