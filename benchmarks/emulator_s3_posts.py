@@ -9,7 +9,7 @@ and the server's CPU time per post (from psutil).
 `--minimal-server` instead starts a minimal aiohttp.web server (this module with `--serve-minimal`)
 once per body handler and posts the same kind of bodies to each, to show what the body parsing costs:
 `read` only reads the body into memory (the ceiling), `aiohttp` parses it with aiohttp's
-`MultipartReader`, `ours` uses `deepset_cloud.emulator._multipart`; both keep the small file in memory.
+`MultipartReader`, `ours` uses `deepset_cloud.emulator.s3.multipart`; both keep the small file in memory.
 
     python -m benchmarks.emulator_s3_posts                      # the emulator, 3 x 20,000 posts
     python -m benchmarks.emulator_s3_posts --minimal-server     # read vs aiohttp vs ours
@@ -192,7 +192,7 @@ async def bench_emulator(args: argparse.Namespace, workdir: Path) -> list[RunRes
 # Runs the emulator's CLI under cProfile with a CPU-time clock (time blocked in syscalls is not counted).
 _CPROFILE_LAUNCHER = """
 import cProfile, sys, time
-from deepset_cloud.emulator._cli import main
+from deepset_cloud.emulator.cli import main
 output, argv = sys.argv[1], sys.argv[2:]
 profile = cProfile.Profile(time.process_time)
 profile.enable()
@@ -246,7 +246,7 @@ def summarize(label: str, results: Sequence[RunResult]) -> str:
 
 def serve_minimal(handler_name: str, spool: Path) -> int:
     """Serve POST / with one body handler on 127.0.0.1:0; print the URL; run until SIGTERM."""
-    from deepset_cloud.emulator._multipart import parse_multipart
+    from deepset_cloud.emulator.s3.multipart import parse_multipart
 
     async def read_only(request: web.Request) -> web.Response:
         await request.read()

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from deepset_cloud.emulator import EmulatorConfig
-from deepset_cloud.emulator._cli import DEFAULT_ADMIN_TOKEN, DEFAULT_API_KEY, build_parser, config_from_args
+from deepset_cloud.emulator.cli import DEFAULT_ADMIN_TOKEN, DEFAULT_API_KEY, build_parser, config_from_args
 
 _STARTUP_TIMEOUT_S = 30
 

@@ -17,7 +17,7 @@ import pytest
 from aiohttp import web
 
 from deepset_cloud.emulator import ThreadedEmulator
-from deepset_cloud.emulator._faults import ROUTES, FaultInjector, FaultSpec, parse_fault_option
+from deepset_cloud.emulator.faults import ROUTES, FaultInjector, FaultSpec, parse_fault_option
 
 from .emulator_api import Api
 

@@ -1,4 +1,4 @@
-"""Tests of the emulator's streaming multipart parser (`deepset_cloud.emulator._multipart`).
+"""Tests of the emulator's streaming multipart parser (`deepset_cloud.emulator.s3.multipart`).
 
 Bodies are fed through real `aiohttp.StreamReader`s, split at chosen (or Hypothesis-chosen) chunk
 boundaries, and through a real aiohttp.web server on loopback that receives real aiohttp client forms.
@@ -26,8 +26,8 @@ from aiohttp import web
 from aiohttp.base_protocol import BaseProtocol
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
-from deepset_cloud.emulator import _multipart_headers
-from deepset_cloud.emulator._multipart import (
+from deepset_cloud.emulator.s3 import multipart_headers as _multipart_headers
+from deepset_cloud.emulator.s3.multipart import (
     FilePart,
     MultipartError,
     ParsedForm,

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from deepset_cloud.emulator._odata import ODataFilterError, compile_filter
+from deepset_cloud.emulator.odata.compile import ODataFilterError, compile_filter
 
 ROWS: dict[int, dict[str, object]] = {
     1: {"category": "news", "year": 2020, "score": 0.5, "public": True, "published": "2024-01-01T00:00:00Z"},

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from deepset_cloud.emulator._policy import (
+from deepset_cloud.emulator.s3.policy import (
     BUCKET,
     PolicyGrant,
     S3Error,
@@ -186,7 +186,7 @@ def test_policy_that_is_signed_but_unreadable_is_an_invalid_policy() -> None:
 
 
 def resign(form: dict[str, str]) -> str:
-    from deepset_cloud.emulator._policy import _signature  # the one private helper a test may use
+    from deepset_cloud.emulator.s3.policy import _signature  # the one private helper a test may use
 
     return _signature(SECRET, form["x-amz-credential"], form["policy"])
 

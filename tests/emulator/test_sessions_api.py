@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from deepset_cloud.emulator import ThreadedEmulator
-from deepset_cloud.emulator._time import now_us
+from deepset_cloud.emulator.timestamps import now_us
 
 from .emulator_api import Api, poll
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 from deepset_cloud.emulator import EmulatorConfig
-from deepset_cloud.emulator._config import evolve_config
-from deepset_cloud.emulator._time import format_us, parse_to_us
+from deepset_cloud.emulator.config import evolve_config
+from deepset_cloud.emulator.timestamps import format_us, parse_to_us
 
 _US = 1_706_946_534_730_474  # 2024-02-03T07:48:54.730474Z
 

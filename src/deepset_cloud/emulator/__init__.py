@@ -13,8 +13,8 @@ Command line: `python -m deepset_cloud.emulator --port 8080 --data-dir DIR --api
 
 from __future__ import annotations
 
-from deepset_cloud.emulator._cli import main
-from deepset_cloud.emulator._config import EmulatorConfig
-from deepset_cloud.emulator._server import Emulator, ThreadedEmulator
+from deepset_cloud.emulator.cli import main
+from deepset_cloud.emulator.config import EmulatorConfig
+from deepset_cloud.emulator.server import Emulator, ThreadedEmulator
 
 __all__ = ["Emulator", "EmulatorConfig", "ThreadedEmulator", "main"]

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from deepset_cloud.emulator._cli import main
+from deepset_cloud.emulator.cli import main
 
 raise SystemExit(main())

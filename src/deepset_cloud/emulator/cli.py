@@ -10,9 +10,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from deepset_cloud.emulator._config import DEFAULT_ADMIN_TOKEN, DEFAULT_API_KEY, EmulatorConfig
-from deepset_cloud.emulator._faults import parse_fault_option
-from deepset_cloud.emulator._server import Emulator, close_loop
+from deepset_cloud.emulator.config import DEFAULT_ADMIN_TOKEN, DEFAULT_API_KEY, EmulatorConfig
+from deepset_cloud.emulator.faults import parse_fault_option
+from deepset_cloud.emulator.server import Emulator, close_loop
 
 __all__ = ["DEFAULT_ADMIN_TOKEN", "DEFAULT_API_KEY", "build_parser", "config_from_args", "main"]
 

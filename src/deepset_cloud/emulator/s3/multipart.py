@@ -26,7 +26,7 @@ from pathlib import Path
 import aiohttp
 import attrs
 
-from deepset_cloud.emulator._multipart_headers import (
+from deepset_cloud.emulator.s3.multipart_headers import (
     HEADER_CACHE,
     MultipartError,
     boundary_from_content_type,

@@ -14,18 +14,18 @@ from xml.sax.saxutils import escape
 
 from aiohttp import web
 
-from deepset_cloud.emulator._blobs import INLINE_MAX_BYTES
-from deepset_cloud.emulator._multipart import FilePart, MultipartError, PartTooLarge, parse_multipart
-from deepset_cloud.emulator._policy import (
+from deepset_cloud.emulator.s3.multipart import FilePart, MultipartError, PartTooLarge, parse_multipart
+from deepset_cloud.emulator.s3.policy import (
     FILENAME_VARIABLE,
     S3Error,
     entity_too_large,
     s3_error_response,
     verify_presigned_fields,
 )
-from deepset_cloud.emulator._state import STATE, EmulatorState
-from deepset_cloud.emulator._store import META_SUFFIX, SessionFullError
-from deepset_cloud.emulator._time import now_us
+from deepset_cloud.emulator.state import STATE, EmulatorState
+from deepset_cloud.emulator.storage.blobs import INLINE_MAX_BYTES
+from deepset_cloud.emulator.storage.store import META_SUFFIX, SessionFullError
+from deepset_cloud.emulator.timestamps import now_us
 
 __all__ = ["s3_post"]
 

@@ -6,10 +6,11 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from deepset_cloud.emulator import _admin, _api_files, _api_sessions, _s3_endpoint
-from deepset_cloud.emulator._errors import ApiError, api_error_response
-from deepset_cloud.emulator._policy import S3Error, s3_error_response
-from deepset_cloud.emulator._state import S3_PREFIX, STATE, EmulatorState, token_matches
+from deepset_cloud.emulator.http import admin as _admin, files as _api_files, sessions as _api_sessions
+from deepset_cloud.emulator.http.errors import ApiError, api_error_response
+from deepset_cloud.emulator.s3 import endpoint as _s3_endpoint
+from deepset_cloud.emulator.s3.policy import S3Error, s3_error_response
+from deepset_cloud.emulator.state import S3_PREFIX, STATE, EmulatorState, token_matches
 
 __all__ = ["FAULT_ROUTES", "make_app"]
 

@@ -8,8 +8,8 @@ from typing import Any, Literal
 
 import attrs
 
-from deepset_cloud.emulator._faults import FaultSpec, parse_fault_option
-from deepset_cloud.emulator._time import TimestampStyle
+from deepset_cloud.emulator.faults import FaultSpec, parse_fault_option
+from deepset_cloud.emulator.timestamps import TimestampStyle
 
 __all__ = [
     "DEFAULT_ADMIN_TOKEN",

@@ -13,12 +13,12 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from deepset_cloud.emulator._admin import config_as_dict, fault_specs_from_json, reset_state
-from deepset_cloud.emulator._app import make_app
-from deepset_cloud.emulator._config import EmulatorConfig, evolve_config
-from deepset_cloud.emulator._ingest import Ingestor
-from deepset_cloud.emulator._state import S3_PREFIX, EmulatorState
-from deepset_cloud.emulator._time import now_us
+from deepset_cloud.emulator.config import EmulatorConfig, evolve_config
+from deepset_cloud.emulator.http.admin import config_as_dict, fault_specs_from_json, reset_state
+from deepset_cloud.emulator.http.app import make_app
+from deepset_cloud.emulator.ingest import Ingestor
+from deepset_cloud.emulator.state import S3_PREFIX, EmulatorState
+from deepset_cloud.emulator.timestamps import now_us
 
 __all__ = ["Emulator", "ThreadedEmulator"]
 

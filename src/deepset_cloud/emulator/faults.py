@@ -24,7 +24,7 @@ from typing import Any, Final
 import attrs
 from aiohttp import web
 
-from deepset_cloud.emulator._policy import S3Error, s3_error_response
+from deepset_cloud.emulator.s3.policy import S3Error, s3_error_response
 
 __all__ = ["ROUTES", "FaultDecision", "FaultInjector", "FaultSpec", "parse_fault_option"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from deepset_cloud.emulator._errors import ApiError, raise_api_error
+from deepset_cloud.emulator.http.errors import ApiError, raise_api_error
 
 __all__ = ["WRITE_MODES", "bool_param", "int_param", "write_mode_param"]
 

@@ -11,14 +11,14 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from deepset_cloud.emulator._blobs import INLINE_MAX_BYTES
-from deepset_cloud.emulator._errors import raise_api_error
-from deepset_cloud.emulator._multipart import MultipartError, PartTooLarge, parse_multipart
-from deepset_cloud.emulator._odata import ODataFilterError, compile_filter
-from deepset_cloud.emulator._params import int_param, write_mode_param
-from deepset_cloud.emulator._state import STATE, EmulatorState
-from deepset_cloud.emulator._store import FileRow
-from deepset_cloud.emulator._time import format_us, now_us, parse_to_us
+from deepset_cloud.emulator.http.errors import raise_api_error
+from deepset_cloud.emulator.http.params import int_param, write_mode_param
+from deepset_cloud.emulator.odata.compile import ODataFilterError, compile_filter
+from deepset_cloud.emulator.s3.multipart import MultipartError, PartTooLarge, parse_multipart
+from deepset_cloud.emulator.state import STATE, EmulatorState
+from deepset_cloud.emulator.storage.blobs import INLINE_MAX_BYTES
+from deepset_cloud.emulator.storage.store import FileRow
+from deepset_cloud.emulator.timestamps import format_us, now_us, parse_to_us
 
 __all__ = [
     "create_workspace",

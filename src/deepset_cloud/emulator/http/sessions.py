@@ -9,12 +9,12 @@ from typing import Any
 
 from aiohttp import web
 
-from deepset_cloud.emulator._errors import raise_api_error
-from deepset_cloud.emulator._params import bool_param, int_param, write_mode_param
-from deepset_cloud.emulator._policy import make_presigned_fields
-from deepset_cloud.emulator._state import DOCUMENTATION_URL, S3_PREFIX, STATE, EmulatorState, user_id_for_key
-from deepset_cloud.emulator._store import SessionRecord
-from deepset_cloud.emulator._time import format_us, now_us
+from deepset_cloud.emulator.http.errors import raise_api_error
+from deepset_cloud.emulator.http.params import bool_param, int_param, write_mode_param
+from deepset_cloud.emulator.s3.policy import make_presigned_fields
+from deepset_cloud.emulator.state import DOCUMENTATION_URL, S3_PREFIX, STATE, EmulatorState, user_id_for_key
+from deepset_cloud.emulator.storage.store import SessionRecord
+from deepset_cloud.emulator.timestamps import format_us, now_us
 
 __all__ = ["close_session", "create_session", "list_sessions", "session_files", "session_status"]
 

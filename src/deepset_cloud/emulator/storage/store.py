@@ -23,8 +23,8 @@ from pathlib import Path
 
 import attrs
 
-from deepset_cloud.emulator._blobs import BlobFolder
-from deepset_cloud.emulator._time import now_us
+from deepset_cloud.emulator.storage.blobs import BlobFolder
+from deepset_cloud.emulator.timestamps import now_us
 
 __all__ = ["META_SUFFIX", "FileRow", "SessionFullError", "SessionRecord", "Store"]
 

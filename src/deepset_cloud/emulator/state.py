@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from deepset_cloud.emulator._config import EmulatorConfig
-from deepset_cloud.emulator._errors import raise_api_error
-from deepset_cloud.emulator._faults import FaultInjector
-from deepset_cloud.emulator._store import Store
+from deepset_cloud.emulator.config import EmulatorConfig
+from deepset_cloud.emulator.faults import FaultInjector
+from deepset_cloud.emulator.http.errors import raise_api_error
+from deepset_cloud.emulator.storage.store import Store
 
 if TYPE_CHECKING:
-    from deepset_cloud.emulator._ingest import Ingestor
+    from deepset_cloud.emulator.ingest import Ingestor
 
 __all__ = ["STATE", "EmulatorState", "Stats", "bearer_token", "token_matches"]
 

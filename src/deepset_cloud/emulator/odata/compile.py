@@ -37,7 +37,7 @@ from typing import Any, Final
 
 from odata_query import ast
 
-from deepset_cloud.emulator._odata_parse import ODataFilterError, parse_filter
+from deepset_cloud.emulator.odata.parse import ODataFilterError, parse_filter
 
 __all__ = ["ODataFilterError", "compile_filter"]
 

@@ -8,10 +8,10 @@ from typing import Any
 import attrs
 from aiohttp import web
 
-from deepset_cloud.emulator._config import EmulatorConfig, evolve_config, fault_specs
-from deepset_cloud.emulator._errors import raise_api_error
-from deepset_cloud.emulator._faults import FaultSpec
-from deepset_cloud.emulator._state import STATE, EmulatorState, Stats
+from deepset_cloud.emulator.config import EmulatorConfig, evolve_config, fault_specs
+from deepset_cloud.emulator.faults import FaultSpec
+from deepset_cloud.emulator.http.errors import raise_api_error
+from deepset_cloud.emulator.state import STATE, EmulatorState, Stats
 
 __all__ = [
     "clear_faults",

@@ -14,8 +14,8 @@ import contextlib
 import json
 import logging
 
-from deepset_cloud.emulator._state import EmulatorState
-from deepset_cloud.emulator._store import META_SUFFIX, SessionRecord
+from deepset_cloud.emulator.state import EmulatorState
+from deepset_cloud.emulator.storage.store import META_SUFFIX, SessionRecord
 
 __all__ = ["Ingestor"]
 
