@@ -42,7 +42,8 @@ def _start(data_dir: Path, overrides: dict[str, Any]) -> ThreadedEmulator:
     settings = {**_DEFAULTS, "data_dir": data_dir, **overrides}
     host = settings.pop("host", "127.0.0.1")
     port = settings.pop("port", 0)
-    return Emulator.start_in_thread(EmulatorConfig(**settings), host=host, port=port)
+    clock = settings.pop("clock", None)
+    return Emulator.start_in_thread(EmulatorConfig(**settings), host=host, port=port, clock=clock)
 
 
 @pytest.fixture(scope="session")

@@ -10,9 +10,9 @@ import aiohttp
 import pytest
 
 from deepset_cloud.emulator import ThreadedEmulator
-from deepset_cloud.emulator.timestamps import now_us
+from deepset_cloud.emulator.clock import ManualClock
 
-from .emulator_api import Api, poll
+from .emulator_api import Api
 
 pytestmark = pytest.mark.anyio
 
@@ -77,16 +77,15 @@ async def test_list_sessions_pages_statuses_and_write_modes(api: Api) -> None:
 async def test_expired_sessions(
     http: aiohttp.ClientSession, make_emulator: Callable[..., ThreadedEmulator]
 ) -> None:
-    emulator = make_emulator(session_ttl_s=0.3)
+    clock = ManualClock()
+    emulator = make_emulator(session_ttl_s=60, clock=clock)
     api = Api(http, emulator, "ws")
     session = await api.create_session()
     assert (await api.s3_post(session, "a.txt", b"never ingested")).status == 204
-
-    async def expired() -> bool:
-        reply = await api.call("GET", "upload_sessions", params={"is_expired": "true"})
-        return bool(reply.json["total"])
-
-    await poll(expired, what="the session to expire")
+    clock.advance(59.999)
+    assert (await api.call("GET", "upload_sessions", params={"is_expired": "true"})).json["total"] == 0
+    clock.advance(0.001)  # expiry is at creation + session_ttl_s exactly
+    assert (await api.call("GET", "upload_sessions", params={"is_expired": "true"})).json["total"] == 1
     (listed,) = (await api.call("GET", "upload_sessions")).json["data"]
     assert listed["status"] == "EXPIRED"
     reply = await api.close(session["session_id"], expect=409)
@@ -96,7 +95,7 @@ async def test_expired_sessions(
     assert await api.list_all() == []  # objects of an expired, never-closed session are not ingested
     # The periodic sweep frees their disk space.
     store = emulator.emulator.state.store
-    assert emulator.call(lambda: store.sweep_expired_objects(now_us())) == 1
+    assert emulator.call(lambda: store.sweep_expired_objects(clock.now_us())) == 1
     assert [p for p in (emulator.data_dir / "blobs").rglob("*") if p.is_file()] == []
     # Expired sessions do not count against the open-session limit.
     emulator.configure(max_open_sessions=1, session_ttl_s=3600)

@@ -9,12 +9,18 @@ async with Emulator(EmulatorConfig(data_dir=tmp), port=0) as emu:
 emu = Emulator.start_in_thread(EmulatorConfig(data_dir=tmp))  # sync code; emu.stop() when done
 ```
 Command line: `python -m deepset_cloud.emulator --port 8080 --data-dir DIR --api-key KEY`.
+
+Layers: `http` (routes, middleware, handlers that parse and answer) -> `storage` (`store`: the only SQL;
+`blobs`) ; `s3` (presigned-POST endpoint, policy, multipart parser); `odata` (filter -> SQL); `ingest`
+(closed sessions -> files); `faults`, `config`, `clock` (injectable time); `server` (the aiohttp runner,
+and `ThreadedEmulator` on an anyio blocking portal); `cli`.
 """
 
 from __future__ import annotations
 
 from deepset_cloud.emulator.cli import main
+from deepset_cloud.emulator.clock import Clock, ManualClock, SystemClock
 from deepset_cloud.emulator.config import EmulatorConfig
 from deepset_cloud.emulator.server import Emulator, ThreadedEmulator
 
-__all__ = ["Emulator", "EmulatorConfig", "ThreadedEmulator", "main"]
+__all__ = ["Clock", "Emulator", "EmulatorConfig", "ManualClock", "SystemClock", "ThreadedEmulator", "main"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from deepset_cloud.emulator.config import DEFAULT_ADMIN_TOKEN, DEFAULT_API_KEY, EmulatorConfig
 from deepset_cloud.emulator.faults import parse_fault_option
-from deepset_cloud.emulator.server import Emulator, close_loop
+from deepset_cloud.emulator.server import Emulator
 
 __all__ = ["DEFAULT_ADMIN_TOKEN", "DEFAULT_API_KEY", "build_parser", "config_from_args", "main"]
 
@@ -179,3 +179,25 @@ async def _serve(config: EmulatorConfig, host: str, port: int, *, default_key: b
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.remove_signal_handler(signum)
     return 0
+
+
+def close_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Close the loop the emulator ran on, like `asyncio.run` does at its end.
+
+    Handler tasks still pending after shutdown are cancelled and awaited (so none is destroyed while
+    pending), then async generators and the default executor are shut down.
+    """
+    try:
+        loop.run_until_complete(_cancel_leftover_tasks())
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.run_until_complete(loop.shutdown_default_executor())
+    finally:
+        loop.close()
+
+
+async def _cancel_leftover_tasks() -> None:
+    current = asyncio.current_task()
+    leftovers = [task for task in asyncio.all_tasks() if task is not current]
+    for task in leftovers:
+        task.cancel()
+    await asyncio.gather(*leftovers, return_exceptions=True)

@@ -14,8 +14,8 @@ import contextlib
 import json
 import logging
 
-from deepset_cloud.emulator.state import EmulatorState
-from deepset_cloud.emulator.storage.store import META_SUFFIX, SessionRecord
+from deepset_cloud.emulator.storage.records import META_SUFFIX, SessionRecord
+from deepset_cloud.emulator.storage.store import Store
 
 __all__ = ["Ingestor"]
 
@@ -24,10 +24,10 @@ _log = logging.getLogger(__name__)
 
 
 class Ingestor:
-    """Schedules and runs the ingestion of closed sessions on the event loop."""
+    """Schedules and runs the ingestion of closed sessions on the event loop (state lives in `store`)."""
 
-    def __init__(self, state: EmulatorState) -> None:
-        self._state = state
+    def __init__(self, store: Store) -> None:
+        self._store = store
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
@@ -36,11 +36,11 @@ class Ingestor:
         loop = asyncio.get_running_loop()
         self._timers[session_id] = loop.call_later(delay_s, self._start, session_id)
 
-    def resume(self) -> None:
+    def resume(self, delay_s: float) -> None:
         """Schedule every session that was closed but not (completely) ingested, e.g. before a restart."""
-        for record in self._state.store.sessions.values():
+        for record in self._store.sessions.values():
             if record.ingest == "PENDING":
-                self.schedule(record.session_id, self._state.config.ingest_delay_s)
+                self.schedule(record.session_id, delay_s)
 
     def _start(self, session_id: str) -> None:
         self._timers.pop(session_id, None)
@@ -50,7 +50,7 @@ class Ingestor:
 
     def forget_workspace(self, workspace: str) -> None:
         """Stop pending ingestion of the workspace's sessions (it is being deleted)."""
-        for session_id, record in list(self._state.store.sessions.items()):
+        for session_id, record in list(self._store.sessions.items()):
             if record.workspace == workspace:
                 self._cancel(session_id)
 
@@ -82,16 +82,13 @@ class Ingestor:
             await asyncio.sleep(0.005)
 
     async def _run(self, session_id: str) -> None:
-        store = self._state.store
+        store = self._store
         store.flush()
         record = store.sessions.get(session_id)
         if record is None or record.ingest != "PENDING":
             return
         # Contents stay in SQLite (or blob files) and are read one object at a time.
-        rows: list[tuple[int, str, int, int, str]] = store.db.execute(
-            "SELECT seq, name, size, is_meta, status FROM objects WHERE session_id = ? ORDER BY seq",
-            (session_id,),
-        ).fetchall()
+        rows = store.session_objects(session_id)
         metas = {name: seq for seq, name, _size, is_meta, _status in rows if is_meta}
         raw_names = {name for _seq, name, _size, is_meta, _status in rows if not is_meta}
         pending = [
@@ -101,14 +98,11 @@ class Ingestor:
         ]
         for start in range(0, len(pending), _CHUNK):
             doomed: list[str | None] = []
-            with store.transaction() as db:
+            with store.transaction():
                 for seq, name, size in pending[start : start + _CHUNK]:
                     meta_seq = metas.get(name + META_SUFFIX)
                     status, reason = self._ingest_one(record, seq, name, size, meta_seq, doomed)
-                    db.execute(
-                        "UPDATE objects SET status = ?, reason = ?, blob = NULL, data = NULL WHERE seq = ?",
-                        (status, reason, seq),
-                    )
+                    store.settle_object(seq, status, reason)
                     if status == "FINISHED":
                         record.finished += 1
                     else:
@@ -117,15 +111,11 @@ class Ingestor:
             store.blobs.delete(doomed)
             await asyncio.sleep(0)  # let requests in between chunks
         meta_blobs: list[str | None] = []
-        with store.transaction() as db:
+        with store.transaction():
             for name, seq in metas.items():
                 paired = name[: -len(META_SUFFIX)] in raw_names
-                meta_blobs += [r[0] for r in db.execute("SELECT blob FROM objects WHERE seq = ?", (seq,))]
-                db.execute(
-                    "UPDATE objects SET status = ?, reason = ?, blob = NULL, data = NULL "
-                    "WHERE seq = ? AND status = 'PENDING'",
-                    ("FINISHED", None, seq) if paired else ("FAILED", "FILE_NOT_FOUND", seq),
-                )
+                outcome = ("FINISHED", None) if paired else ("FAILED", "FILE_NOT_FOUND")
+                meta_blobs.append(store.settle_object(seq, *outcome, only_pending=True))
             record.ingest = "DONE"
             store.update_session(record)
         store.blobs.delete(meta_blobs)
@@ -140,11 +130,9 @@ class Ingestor:
         doomed: list[str | None],
     ) -> tuple[str, str | None]:
         """Turn one raw object into a file; return (status, reason). Blobs to delete go to `doomed`."""
-        store = self._state.store
+        store = self._store
         try:
-            blob, has_data = store.db.execute(
-                "SELECT blob, data IS NOT NULL FROM objects WHERE seq = ?", (seq,)
-            ).fetchone()
+            blob, has_data = store.object_blob(seq)
             if not has_data and (blob is None or not store.blobs.path(blob).exists()):
                 return "FAILED", "FILE_NOT_FOUND"
             doomed.append(blob)  # unless it becomes the file's blob below
@@ -169,10 +157,8 @@ class Ingestor:
 
     def _read_meta(self, seq: int) -> object:
         """The parsed sidecar object, or None if it cannot be read or parsed."""
-        store = self._state.store
-        blob, data = store.db.execute("SELECT blob, data FROM objects WHERE seq = ?", (seq,)).fetchone()
         try:
-            raw = data if data is not None else store.blobs.read(blob) if blob else None
+            raw = self._store.read_object(seq)
             return None if raw is None else json.loads(raw)
         except (ValueError, OSError):
             return None

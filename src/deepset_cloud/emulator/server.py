@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
 from aiohttp import web
+from anyio.from_thread import BlockingPortal, start_blocking_portal
 
+from deepset_cloud.emulator.clock import Clock, SystemClock
 from deepset_cloud.emulator.config import EmulatorConfig, evolve_config
 from deepset_cloud.emulator.http.admin import config_as_dict, fault_specs_from_json, reset_state
 from deepset_cloud.emulator.http.app import make_app
-from deepset_cloud.emulator.ingest import Ingestor
 from deepset_cloud.emulator.state import S3_PREFIX, EmulatorState
-from deepset_cloud.emulator.timestamps import now_us
 
 __all__ = ["Emulator", "ThreadedEmulator"]
 
@@ -33,8 +31,11 @@ class Emulator:
     for sync code. The admin helpers (`set_faults`, `stats`, ...) must be called on the emulator's loop.
     """
 
-    def __init__(self, config: EmulatorConfig, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, config: EmulatorConfig, *, host: str = "127.0.0.1", port: int = 0, clock: Clock | None = None
+    ) -> None:
         self._config = config
+        self.clock: Clock = clock or SystemClock()
         self.host = host
         self.port = port
         self._state: EmulatorState | None = None
@@ -71,8 +72,7 @@ class Emulator:
 
     async def start(self) -> None:
         """Open the data dir, resume pending ingestion and start listening."""
-        state = EmulatorState(self._config)
-        state.ingestor = Ingestor(state)
+        state = EmulatorState(self._config, self.clock)
         runner = web.AppRunner(make_app(state), access_log=None, handle_signals=False, shutdown_timeout=2.0)
         try:
             await runner.setup()
@@ -87,14 +87,14 @@ class Emulator:
                 self.port = int(address[1])
                 break
         self._state, self._runner = state, runner
-        state.ingestor.resume()
+        state.ingestor.resume(state.config.ingest_delay_s)
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep_expired(state))
 
     @staticmethod
     async def _sweep_expired(state: EmulatorState) -> None:
         """Free the disk space of expired, never-closed sessions now and then."""
         while True:
-            state.store.sweep_expired_objects(now_us())
+            state.store.sweep_expired_objects(state.clock.now_us())
             await asyncio.sleep(_SWEEP_INTERVAL_S)
 
     async def stop(self) -> None:
@@ -111,8 +111,7 @@ class Emulator:
         if runner is not None:
             await runner.cleanup()
         if state is not None:
-            if state.ingestor is not None:
-                await state.ingestor.aclose()
+            await state.ingestor.aclose()
             state.store.close()
 
     async def __aenter__(self) -> Emulator:
@@ -148,51 +147,39 @@ class Emulator:
 
     async def wait_ingestion_idle(self) -> None:
         """Wait until no ingestion is scheduled or running."""
-        assert self.state.ingestor is not None
         await self.state.ingestor.wait_idle()
 
     @classmethod
     def start_in_thread(
-        cls, config: EmulatorConfig, *, host: str = "127.0.0.1", port: int = 0
+        cls, config: EmulatorConfig, *, host: str = "127.0.0.1", port: int = 0, clock: Clock | None = None
     ) -> ThreadedEmulator:
-        """Start an emulator on its own event loop in a daemon thread; returns once it is listening."""
-        return ThreadedEmulator(cls(config, host=host, port=port))
+        """Start an emulator on its own event loop in a background thread; returns once it is listening."""
+        return ThreadedEmulator(cls(config, host=host, port=port, clock=clock))
 
 
 class ThreadedEmulator:
-    """An `Emulator` running in a background thread; every method is safe to call from any thread."""
+    """An `Emulator` on an anyio blocking portal (its own loop thread); every method is thread-safe."""
 
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
-        self._loop = asyncio.new_event_loop()
-        started: concurrent.futures.Future[None] = concurrent.futures.Future()
-        self._thread = threading.Thread(
-            target=self._serve, args=(started,), name=f"deepset-cloud-emulator-{id(self):x}", daemon=True
-        )
-        self._thread.start()
-        started.result()
-
-    def _serve(self, started: concurrent.futures.Future[None]) -> None:
-        asyncio.set_event_loop(self._loop)
+        self._exit = contextlib.ExitStack()
+        self._portal: BlockingPortal = self._exit.enter_context(start_blocking_portal("asyncio"))
         try:
-            self._loop.run_until_complete(self.emulator.start())
-        except BaseException as exc:
-            started.set_exception(exc)
-            close_loop(self._loop)
-            return
-        started.set_result(None)
-        try:
-            self._loop.run_forever()
-        finally:
-            try:
-                self._loop.run_until_complete(self.emulator.stop())
-            finally:
-                close_loop(self._loop)
+            self._portal.call(emulator.start)
+        except BaseException:
+            self._exit.close()
+            raise
+        self._running = True
 
     @property
     def config(self) -> EmulatorConfig:
         """The current configuration (including runtime changes)."""
         return self.emulator.config
+
+    @property
+    def clock(self) -> Clock:
+        """The emulator's clock (a `ManualClock` if one was given)."""
+        return self.emulator.clock
 
     @property
     def api_url(self) -> str:
@@ -226,8 +213,11 @@ class ThreadedEmulator:
 
     @property
     def running(self) -> bool:
-        """Whether the server thread is still serving."""
-        return self._thread.is_alive()
+        """Whether the emulator is serving (started and not stopped)."""
+        return self._running
+
+    def _run(self, coro_fn: Callable[[], Awaitable[_T]], timeout: float) -> _T:
+        return self._portal.start_task_soon(coro_fn).result(timeout)
 
     def call(self, fn: Callable[[], _T], timeout: float = 30.0) -> _T:
         """Run `fn()` on the emulator's loop and return its result."""
@@ -235,7 +225,7 @@ class ThreadedEmulator:
         async def runner() -> _T:
             return fn()
 
-        return asyncio.run_coroutine_threadsafe(runner(), self._loop).result(timeout)
+        return self._run(runner, timeout)
 
     def set_faults(self, specs: Sequence[Any]) -> None:
         """Replace the active faults (FaultSpec objects, dicts of FaultSpec fields or CLI strings)."""
@@ -259,13 +249,17 @@ class ThreadedEmulator:
 
     def wait_ingestion_idle(self, timeout: float = 30.0) -> None:
         """Block until no ingestion is scheduled or running."""
-        asyncio.run_coroutine_threadsafe(self.emulator.wait_ingestion_idle(), self._loop).result(timeout)
+        self._run(self.emulator.wait_ingestion_idle, timeout)
 
     def stop(self) -> None:
-        """Stop the server and join its thread (idempotent)."""
-        if self._thread.is_alive():
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=30)
+        """Stop the server, commit its state and end its loop thread (idempotent)."""
+        if not self._running:
+            return
+        self._running = False
+        try:
+            self._portal.call(self.emulator.stop)
+        finally:
+            self._exit.close()  # the portal's loop ends; leftover handler tasks are cancelled
 
     def __enter__(self) -> ThreadedEmulator:
         return self
@@ -277,25 +271,3 @@ class ThreadedEmulator:
 
     def __repr__(self) -> str:
         return f"<ThreadedEmulator {self.api_url} data_dir={str(self.config.data_dir)!r}>"
-
-
-def close_loop(loop: asyncio.AbstractEventLoop) -> None:
-    """Close a loop the emulator ran on, like `asyncio.run` does at its end.
-
-    Handler tasks still pending after shutdown are cancelled and awaited (so none is destroyed while
-    pending), then async generators and the default executor are shut down.
-    """
-    try:
-        loop.run_until_complete(_cancel_leftover_tasks())
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.run_until_complete(loop.shutdown_default_executor())
-    finally:
-        loop.close()
-
-
-async def _cancel_leftover_tasks() -> None:
-    current = asyncio.current_task()
-    leftovers = [task for task in asyncio.all_tasks() if task is not current]
-    for task in leftovers:
-        task.cancel()
-    await asyncio.gather(*leftovers, return_exceptions=True)

@@ -6,17 +6,16 @@ import hashlib
 import secrets
 import uuid
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
+from deepset_cloud.emulator.clock import Clock, SystemClock
 from deepset_cloud.emulator.config import EmulatorConfig
 from deepset_cloud.emulator.faults import FaultInjector
 from deepset_cloud.emulator.http.errors import raise_api_error
+from deepset_cloud.emulator.ingest import Ingestor
 from deepset_cloud.emulator.storage.store import Store
-
-if TYPE_CHECKING:
-    from deepset_cloud.emulator.ingest import Ingestor
 
 __all__ = ["STATE", "EmulatorState", "Stats", "bearer_token", "token_matches"]
 
@@ -51,14 +50,15 @@ class Stats:
 class EmulatorState:
     """Shared state of one running emulator; lives on the event loop thread."""
 
-    def __init__(self, config: EmulatorConfig) -> None:
+    def __init__(self, config: EmulatorConfig, clock: Clock | None = None) -> None:
         self.config = config
+        self.clock: Clock = clock or SystemClock()
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.s3_secret = _load_secret(config)
         self.faults = FaultInjector(config.seed, config.faults)
-        self.store = Store(config.data_dir)  # last: nothing after it can fail and leak its connection
         self.stats = Stats()
-        self.ingestor: Ingestor | None = None
+        self.store = Store(config.data_dir, self.clock)  # last but one: nothing after it can fail
+        self.ingestor = Ingestor(self.store)
 
     def workspace(self, name: str) -> str:
         """Return `name` if the workspace exists, creating it on first use when allowed; else 404."""

@@ -9,11 +9,10 @@ space when the client did not percent-encode it), so parsing is deliberately len
 from __future__ import annotations
 
 import re
-import time
 from datetime import datetime, timedelta, timezone
 from typing import Literal
 
-__all__ = ["TimestampStyle", "format_us", "now_us", "parse_to_us"]
+__all__ = ["TimestampStyle", "format_us", "parse_to_us"]
 
 TimestampStyle = Literal["Z", "+00:00"]
 
@@ -24,11 +23,6 @@ _ISO_RE = re.compile(
     \s*(?P<tz>Z|z|[+\-\ ]\d{2}(?::?\d{2})?)?\s*$""",
     re.VERBOSE,
 )
-
-
-def now_us() -> int:
-    """The current time in integer microseconds since the epoch."""
-    return time.time_ns() // 1000
 
 
 def format_us(us: int, style: TimestampStyle = "Z") -> str:

@@ -114,8 +114,7 @@ async def patch_config(request: web.Request) -> web.Response:
 
 def reset_state(state: EmulatorState) -> None:
     """Forget every workspace, file, session, fault and counter."""
-    if state.ingestor is not None:
-        state.ingestor.cancel_all()
+    state.ingestor.cancel_all()
     state.store.reset()
     state.faults.clear()
     state.stats = Stats()

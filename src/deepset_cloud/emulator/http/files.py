@@ -6,19 +6,19 @@ import contextlib
 import json
 import uuid
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
 
 from deepset_cloud.emulator.http.errors import raise_api_error
 from deepset_cloud.emulator.http.params import int_param, write_mode_param
-from deepset_cloud.emulator.odata.compile import ODataFilterError, compile_filter
+from deepset_cloud.emulator.odata.parse import ODataFilterError
 from deepset_cloud.emulator.s3.multipart import MultipartError, PartTooLarge, parse_multipart
 from deepset_cloud.emulator.state import STATE, EmulatorState
 from deepset_cloud.emulator.storage.blobs import INLINE_MAX_BYTES
-from deepset_cloud.emulator.storage.store import FileRow
-from deepset_cloud.emulator.timestamps import format_us, now_us, parse_to_us
+from deepset_cloud.emulator.storage.records import FileRow
+from deepset_cloud.emulator.storage.store import FileQuery
+from deepset_cloud.emulator.timestamps import format_us, parse_to_us
 
 __all__ = [
     "create_workspace",
@@ -39,65 +39,44 @@ async def list_files(request: web.Request) -> web.Response:
     state = request.app[STATE]
     workspace = state.workspace(request.match_info["workspace"])
     query = request.query
-    limit = int_param(query, "limit", default=10, minimum=1, maximum=_MAX_LIST_LIMIT)
-    where = ["workspace = ?"]
-    params: list[Any] = [workspace]
-    if name := query.get("name"):
-        where.append("instr(name, ?) > 0")
-        params.append(name)
-    if content := query.get("content"):
-        where.append("content_contains(blob, data, ?)")
-        params.append(content)
-    odata = query.get("filter", "")
-    if odata.strip():
-        try:
-            fragment, odata_params = compile_filter(odata)
-        except ODataFilterError as exc:
-            raise_api_error(400, str(exc))  # says what is wrong and where
-        where.append(f"({fragment})")
-        params.extend(odata_params)
-    lag_s = state.config.search_index_lag_s
-    if lag_s > 0 and (content or odata.strip()):  # searches go through a lagging index
-        where.append("created_us <= ?")
-        params.append(now_us() - int(lag_s * 1_000_000))
-    db = state.store.db
-    clause = " AND ".join(where)
-    # The WHERE clause is built from constant fragments; every value travels as a parameter.
-    (total,) = db.execute(f"SELECT COUNT(*) FROM files WHERE {clause}", params).fetchone()  # noqa: S608
+    after: tuple[int, str] | None = None
     after_value = query.get("after_value")
     if after_value is not None:
         try:
-            after_us = parse_to_us(after_value)
+            after = (parse_to_us(after_value), query.get("after_file_id", ""))
         except ValueError:
             raise_api_error(400, f"after_value {after_value!r} is not an ISO 8601 datetime.")
-        after_file_id = query.get("after_file_id")
-        if after_file_id:  # strictly after (created_at, file_id) in listing order
-            clause += " AND (created_us > ? OR (created_us = ? AND file_id > ?))"
-            params += [after_us, after_us, after_file_id]
-        else:  # a bare time cursor: strictly later files
-            clause += " AND created_us > ?"
-            params.append(after_us)
-    rows = db.execute(
-        f"SELECT file_id, name, size, created_us, meta FROM files WHERE {clause} "  # noqa: S608
-        "ORDER BY created_us, file_id LIMIT ?",
-        [*params, limit + 1],
-    ).fetchall()
+    lag_s = state.config.search_index_lag_s
+    file_query = FileQuery(
+        workspace=workspace,
+        limit=int_param(query, "limit", default=10, minimum=1, maximum=_MAX_LIST_LIMIT),
+        name=query.get("name", ""),
+        content=query.get("content", ""),
+        odata=query.get("filter", ""),
+        # searches go through a lagging index
+        indexed_before_us=state.clock.now_us() - int(lag_s * 1_000_000) if lag_s > 0 else None,
+        after=after,
+    )
+    try:
+        total, page, has_more = state.store.list_files(file_query)
+    except ODataFilterError as exc:
+        raise_api_error(400, str(exc))  # says what is wrong and where
     style = state.config.timestamp_style
     ws_path = f"/api/v1/workspaces/{workspace}/files/"
     data = [
         {
-            "file_id": file_id,
-            "url": ws_path + file_id,
-            "name": name,
-            "size": size,
-            "created_at": format_us(created_us, style),
-            "meta": json.loads(meta),
+            "file_id": item.file_id,
+            "url": ws_path + item.file_id,
+            "name": item.name,
+            "size": item.size,
+            "created_at": format_us(item.created_us, style),
+            "meta": json.loads(item.meta_json),
             "characters": 0,
             "languages": None,
         }
-        for file_id, name, size, created_us, meta in rows[:limit]
+        for item in page
     ]
-    return web.json_response({"total": total, "has_more": len(rows) > limit, "data": data})
+    return web.json_response({"total": total, "has_more": has_more, "data": data})
 
 
 async def direct_upload(request: web.Request) -> web.Response:
@@ -315,8 +294,7 @@ async def delete_workspace(request: web.Request) -> web.Response:
     """`DELETE /workspaces/{name}`: deletes its files and sessions; 204, or 404."""
     state = request.app[STATE]
     name = request.match_info["workspace"]
-    if state.ingestor is not None:
-        state.ingestor.forget_workspace(name)
+    state.ingestor.forget_workspace(name)
     if not state.store.delete_workspace(name):
         raise_api_error(404, f"Workspace {name!r} not found.")
     return web.Response(status=204)

@@ -13,8 +13,8 @@ from deepset_cloud.emulator.http.errors import raise_api_error
 from deepset_cloud.emulator.http.params import bool_param, int_param, write_mode_param
 from deepset_cloud.emulator.s3.policy import make_presigned_fields
 from deepset_cloud.emulator.state import DOCUMENTATION_URL, S3_PREFIX, STATE, EmulatorState, user_id_for_key
-from deepset_cloud.emulator.storage.store import SessionRecord
-from deepset_cloud.emulator.timestamps import format_us, now_us
+from deepset_cloud.emulator.storage.records import SessionRecord
+from deepset_cloud.emulator.timestamps import format_us
 
 __all__ = ["close_session", "create_session", "list_sessions", "session_files", "session_status"]
 
@@ -45,7 +45,7 @@ async def create_session(request: web.Request) -> web.Response:
     if not isinstance(parallel, bool):
         raise_api_error(400, "parallel_processing_enabled must be a boolean.")
     config = state.config
-    now = now_us()
+    now = state.clock.now_us()
     api_key = state.authorized_api_key(request) or ""
     user_id = user_id_for_key(api_key)
     by_account = config.open_session_scope == "account"
@@ -114,17 +114,16 @@ async def close_session(request: web.Request) -> web.Response:
     body = await _json_object(request)
     if body.get("status", "CLOSED") != "CLOSED":
         raise_api_error(400, f'Only {{"status": "CLOSED"}} is supported, got {body.get("status")!r}.')
-    status = record.status(now_us())
+    status = record.status(state.clock.now_us())
     if status == "CLOSED":
         raise_api_error(409, f"Upload session {record.session_id} is already closed.")
     if status == "EXPIRED":
         raise_api_error(
             409, f"Upload session {record.session_id} has expired; its files will not be ingested."
         )
-    record.closed_us = now_us()
+    record.closed_us = state.clock.now_us()
     record.ingest = "PENDING"
     state.store.update_session(record)  # commits the session's group-committed objects too
-    assert state.ingestor is not None
     state.ingestor.schedule(record.session_id, state.config.ingest_delay_s)
     return web.Response(status=204)
 
@@ -151,7 +150,7 @@ async def list_sessions(request: web.Request) -> web.Response:
     limit = int_param(query, "limit", default=10, minimum=1, maximum=1000)
     page = int_param(query, "page_number", default=1, minimum=1, maximum=10**9)
     is_expired = bool_param(query, "is_expired")
-    now = now_us()
+    now = state.clock.now_us()
     records = sorted(
         (
             s
@@ -183,28 +182,20 @@ async def session_files(request: web.Request) -> web.Response:
     query = request.query
     limit = int_param(query, "limit", default=10, minimum=1, maximum=10_000)
     page = int_param(query, "page_number", default=1, minimum=1, maximum=10**9)
-    where = "session_id = ? AND (is_meta = 0 OR status = 'FAILED')"
-    params: list[Any] = [record.session_id]
     wanted = query.get("ingestion_status")
-    if wanted:
-        if wanted.upper() not in _INGESTION_STATUSES:
-            raise_api_error(400, f"ingestion_status must be one of {', '.join(_INGESTION_STATUSES)}.")
-        where += " AND status = ?"
-        params.append(wanted.upper())
-    db = state.store.db
-    (total,) = db.execute(f"SELECT COUNT(*) FROM objects WHERE {where}", params).fetchone()  # noqa: S608
-    rows = db.execute(
-        f"SELECT ingestion_id, status, reason, name FROM objects WHERE {where} ORDER BY seq LIMIT ? OFFSET ?",  # noqa: S608
-        [*params, limit, (page - 1) * limit],
-    ).fetchall()
+    if wanted and wanted.upper() not in _INGESTION_STATUSES:
+        raise_api_error(400, f"ingestion_status must be one of {', '.join(_INGESTION_STATUSES)}.")
+    total, rows = state.store.object_statuses(
+        record.session_id, status=wanted.upper() if wanted else None, limit=limit, offset=(page - 1) * limit
+    )
     data = [
         {
-            "file_ingestion_id": fid,
-            "ingestion_status": status,
-            "ingestion_status_reason": reason,
-            "name": name,
+            "file_ingestion_id": row.ingestion_id,
+            "ingestion_status": row.status,
+            "ingestion_status_reason": row.reason,
+            "name": row.name,
         }
-        for fid, status, reason, name in rows
+        for row in rows
     ]
     return web.json_response(
         {"total": total, "has_more": (page - 1) * limit + len(data) < total, "data": data}

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-from datetime import datetime, timezone
 from xml.sax.saxutils import escape
 
 from aiohttp import web
 
+from deepset_cloud.emulator.clock import as_datetime
 from deepset_cloud.emulator.s3.multipart import FilePart, MultipartError, PartTooLarge, parse_multipart
 from deepset_cloud.emulator.s3.policy import (
     FILENAME_VARIABLE,
@@ -24,8 +24,7 @@ from deepset_cloud.emulator.s3.policy import (
 )
 from deepset_cloud.emulator.state import STATE, EmulatorState
 from deepset_cloud.emulator.storage.blobs import INLINE_MAX_BYTES
-from deepset_cloud.emulator.storage.store import META_SUFFIX, SessionFullError
-from deepset_cloud.emulator.timestamps import now_us
+from deepset_cloud.emulator.storage.records import META_SUFFIX, SessionFullError
 
 __all__ = ["s3_post"]
 
@@ -91,7 +90,8 @@ def _store_object(
         )
     part = files[0]
     fields = dict(field_list)
-    grant = verify_presigned_fields(state.s3_secret, fields, now=datetime.now(timezone.utc))
+    now = state.clock.now_us()
+    grant = verify_presigned_fields(state.s3_secret, fields, now=as_datetime(now))
     key = fields.get("key", "")
     if FILENAME_VARIABLE in key:
         if not part.filename:
@@ -113,7 +113,7 @@ def _store_object(
     if record is None or record.workspace != workspace:
         message = f"Upload session {session_id} does not exist (or its workspace was deleted)."
         raise S3Error("AccessDenied", message, 403)
-    status = record.status(now_us())
+    status = record.status(now)
     if status == "EXPIRED":
         raise S3Error("AccessDenied", "Invalid according to Policy: Policy expired.", 403)
     if status == "CLOSED":
