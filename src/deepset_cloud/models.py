@@ -165,9 +165,14 @@ class FileUploadResult:
 
 @attrs.frozen(kw_only=True)
 class SkippedFile:
-    """A path the upload found but deliberately did not upload, and why."""
+    """A path the upload found but deliberately did not upload, and why.
 
-    path: Path
+    Attributes:
+        path: the local path, or the URL of an object in object storage.
+        reason: why it was not uploaded.
+    """
+
+    path: Path | str
     reason: str
 
 

@@ -126,10 +126,13 @@ def test_signatures_match_the_seed_and_the_official_sdk() -> None:
         ("timeout_s", 300),
         ("show_progress", True),
     ]
-    assert params(files.upload_file_paths) == [("file_paths", empty), *creds, ws, *upload_common]
+    # `storage_options` (fsspec URLs among the paths) is a trailing addition of this SDK (issue 11).
+    assert params(files.upload_file_paths) == [
+        ("file_paths", empty), *creds, ws, *upload_common, ("storage_options", None),
+    ]  # fmt: skip
     assert params(files.upload) == [
         ("paths", empty), *creds, ws, *upload_common, ("recursive", False), ("desired_file_types", None),
-        ("enable_parallel_processing", False), ("safe_mode", False),
+        ("enable_parallel_processing", False), ("safe_mode", False), ("storage_options", None),
     ]  # fmt: skip
     assert params(files.upload_texts) == [
         ("files", empty),

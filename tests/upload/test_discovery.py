@@ -33,7 +33,7 @@ def names(discovery: Discovery) -> list[str]:
 
 
 def skipped_reasons(discovery: Discovery) -> dict[str, str]:
-    return {skip.path.name: skip.reason for skip in discovery.skipped}
+    return {Path(skip.path).name: skip.reason for skip in discovery.skipped}
 
 
 def test_normalize_file_types_accepts_dots_case_and_default() -> None:

@@ -3,7 +3,8 @@
 A session's policy fields are the same for every object, so the multipart head (every field part, in
 the server's order) is built once per session as bytes; per object only the `file` part header and the
 closing boundary are added. Small bodies go out as one bytes object; large files are streamed from disk
-in chunks with an exact Content-Length (S3 does not take chunked bodies). No Authorization or deepset
+(and large objects from object storage, through an `ObjectReader`) in chunks with an exact
+Content-Length (S3 does not take chunked bodies). No Authorization or deepset
 header is ever sent here: the shared aiohttp session carries no default auth.
 
 S3 answers errors with XML (`<Error><Code>...</Code><Message>...</Message></Error>`); they become
@@ -20,7 +21,7 @@ import re
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Protocol
 from urllib.parse import quote
 
 import aiohttp
@@ -36,6 +37,7 @@ __all__ = [
     "INLINE_READ_BYTES",
     "STREAM_THRESHOLD_BYTES",
     "MultipartTemplate",
+    "ObjectReader",
     "PresignedPost",
     "S3Timeouts",
     "make_safe_file_name",
@@ -161,6 +163,29 @@ class S3Timeouts:
         return aiohttp.ClientTimeout(total=None, sock_connect=self.connect_s, sock_read=self.read_s)
 
 
+class ObjectReader(Protocol):
+    """An object elsewhere (e.g. in object storage) that the poster reads itself; blocking methods.
+
+    Every method raises `UploadError` (naming the object) when the object cannot be read.
+    """
+
+    def get_size(self) -> int:
+        """Return the object's size in bytes."""
+        ...
+
+    def read(self) -> bytes:
+        """Return the whole content."""
+        ...
+
+    def open(self, block_size: int) -> IO[bytes]:
+        """Open the object for reading in chunks."""
+        ...
+
+    def read_error(self, exc: BaseException) -> UploadError:
+        """Return the error for a failed read of an opened object."""
+        ...
+
+
 class _Redirect(Exception):
     def __init__(self, location: str) -> None:
         super().__init__(location)
@@ -229,17 +254,39 @@ class PresignedPost:
         self._bytes_timeout = timeouts.for_body(streamed=False)
         self._stream_timeout = timeouts.for_body(streamed=True)
 
-    async def upload(self, name: str, source: bytes | str | Path) -> None:
-        """Upload one object named `name` from bytes, text (UTF-8) or a file on disk.
+    async def upload(self, name: str, source: bytes | str | Path | ObjectReader) -> None:
+        """Upload one object named `name` from bytes, text (UTF-8), a file on disk or an object reader.
 
         Raises:
-            UploadError: the object could not be uploaded (after retries) or the file could not be read.
+            UploadError: the object could not be uploaded (after retries) or the source could not be read.
         """
         safe_name = make_safe_file_name(name)
         if isinstance(source, Path):
             await self._upload_path(name, safe_name, source)
+        elif isinstance(source, (bytes, str)):
+            await self._upload_bytes(name, self._template.body(safe_name, _as_bytes(source)))
+        else:
+            await self._upload_reader(name, safe_name, source)
+
+    async def _upload_reader(self, name: str, safe_name: str, reader: ObjectReader) -> None:
+        # Every read blocks (fsspec's sync API), so each runs in a worker thread; one object in flight
+        # holds at most one chunk, so memory is bounded by concurrency, not by object size or count.
+        size = await anyio.to_thread.run_sync(reader.get_size)
+        if size <= self._stream_threshold:
+            content = await anyio.to_thread.run_sync(reader.read)
+            await self._upload_bytes(name, self._template.body(safe_name, content))
             return
-        await self._upload_bytes(name, self._template.body(safe_name, _as_bytes(source)))
+        prefix = self._template.prefix(safe_name)
+        tail = self._template.tail
+
+        async def make_stream() -> AsyncGenerator[bytes, None]:
+            return _stream_reader(reader, size, prefix, tail)
+
+        await self._retry.call(
+            lambda: self._attempt(name, make_stream, len(prefix) + size + len(tail), self._stream_timeout),
+            idempotent=True,
+            describe=f"storage upload of {name!r}",
+        )
 
     async def _upload_bytes(self, name: str, body: bytes) -> None:
         async def make_body() -> bytes:
@@ -361,4 +408,27 @@ async def _stream_file(
                 yield chunk
     except OSError as exc:
         raise _read_error(name, path, exc) from exc
+    yield tail
+
+
+async def _stream_reader(
+    reader: ObjectReader, size: int, prefix: bytes, tail: bytes
+) -> AsyncGenerator[bytes, None]:
+    """Yield the body of a large object read from elsewhere: prefix, exactly `size` bytes, tail."""
+    yield prefix
+    handle = await anyio.to_thread.run_sync(reader.open, CHUNK_BYTES)
+    try:
+        remaining = size
+        while remaining > 0:
+            try:
+                chunk = await anyio.to_thread.run_sync(handle.read, min(CHUNK_BYTES, remaining))
+            except Exception as exc:  # a backend's own errors (botocore, gcsfs, ...) as well as OSError
+                raise reader.read_error(exc) from exc
+            if not chunk:
+                raise reader.read_error(OSError(f"object shrank during upload ({remaining} bytes missing)"))
+            remaining -= len(chunk)
+            yield chunk
+    finally:
+        with contextlib.suppress(Exception):
+            await anyio.to_thread.run_sync(handle.close)
     yield tail

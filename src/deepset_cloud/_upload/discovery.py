@@ -1,7 +1,8 @@
 """Find the files an upload sends: walk paths, filter by type, de-duplicate names, pair sidecars.
 
-Pure, blocking file-system code with no network: the pipeline runs `discover_paths` in a worker
-thread. Every path found is either kept or reported as a `SkippedFile` with a reason; every problem
+Pure, blocking file-system code with no network of its own (fsspec URLs are listed through
+`deepset_cloud._upload.sources`, with exactly the same rules): the pipeline runs `discover_paths` in a
+worker thread. Every path found is either kept or reported as a `SkippedFile` with a reason; every problem
 the server would trip over later (a missing path, a broken or orphaned sidecar) is raised here as one
 `ConfigurationError` naming all offenders, before any request is sent.
 
@@ -27,7 +28,8 @@ from typing import NamedTuple
 import attrs
 
 from deepset_cloud._fileio import read_file
-from deepset_cloud.errors import ConfigurationError
+from deepset_cloud._upload.sources import RemoteObject, StorageOptions, is_url, walk_url
+from deepset_cloud.errors import ConfigurationError, UploadError
 from deepset_cloud.models import SkippedFile
 
 __all__ = [
@@ -60,10 +62,10 @@ DEFAULT_FILE_TYPES: tuple[str, ...] = (
 class DiscoveredFile:
     """A file to upload under its base name, with the sidecar that carries its metadata (if any)."""
 
-    path: Path
+    path: Path | RemoteObject
     name: str
     size: int
-    sidecar: Path | None = None
+    sidecar: Path | RemoteObject | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -81,7 +83,7 @@ class Discovery:
 
 class _Candidate(NamedTuple):
     # A tuple, not an attrs class: one is made for every file found, and a tuple is cheaper to build.
-    path: Path
+    path: Path | RemoteObject
     mtime_ns: int
     size: int
     order: int
@@ -114,12 +116,14 @@ def _suffix(name: str) -> str:
     return name[dot:].lower() if dot > 0 else ""
 
 
-def validate_sidecar(path: Path) -> str | None:
+def validate_sidecar(path: Path | RemoteObject) -> str | None:
     """Return why the sidecar at `path` is unusable, or None if it holds a JSON object."""
     try:
-        _, raw = read_file(path)
+        raw = path.read() if isinstance(path, RemoteObject) else read_file(path)[1]
     except OSError as exc:
         return f"cannot be read ({exc.strerror or exc})"
+    except UploadError as exc:
+        return str(exc)
     try:
         value = json.loads(raw)
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
@@ -134,22 +138,25 @@ def discover_paths(
     *,
     recursive: bool,
     file_types: frozenset[str],
+    storage_options: StorageOptions | None = None,
 ) -> Discovery:
     """Collect the files and sidecars to upload from files and folders.
 
     Args:
-        paths: files and folders, in the user's order.
+        paths: files and folders, in the user's order; fsspec URLs (`s3://bucket/prefix/`) too.
         recursive: whether folders are walked into all levels (else only their direct entries).
         file_types: suffixes to upload, lower-case with leading dot (see `normalize_file_types`).
+        storage_options: options of the fsspec filesystems of URLs.
 
     Returns:
         The files to upload (each with its sidecar) and every skipped path with its reason.
 
     Raises:
-        ConfigurationError: a path does not exist, or sidecars are broken (every one named at once).
+        ConfigurationError: a path does not exist, or sidecars are broken (every one named at once); a
+            URL cannot be listed (no such bucket, access denied, no credentials), naming the URL.
     """
-    given = [Path(os.fspath(path)) for path in paths]
-    missing = [path for path in given if not os.path.lexists(path)]
+    given = [path if is_url(path) else Path(os.fspath(path)) for path in paths]
+    missing = [path for path in given if isinstance(path, Path) and not os.path.lexists(path)]
     if missing:
         listed = ", ".join(str(path) for path in missing)
         raise ConfigurationError(f"path does not exist: {listed}", missing_paths=tuple(missing))
@@ -163,13 +170,15 @@ def discover_paths(
     may_repeat = len(given) > 1
     order = 0
 
-    for path, name, key, status in _walk(given, recursive=recursive, skipped=skipped):
+    for path, name, key, mtime_ns, size in _walk(
+        given, recursive=recursive, skipped=skipped, storage_options=storage_options
+    ):
         if may_repeat:
             if key in seen:
-                skipped.append(SkippedFile(path=path, reason="listed more than once"))
+                skipped.append(SkippedFile(path=_shown(path), reason="listed more than once"))
                 continue
             seen.add(key)
-        candidate = _Candidate(path=path, mtime_ns=status.st_mtime_ns, size=status.st_size, order=order)
+        candidate = _Candidate(path=path, mtime_ns=mtime_ns, size=size, order=order)
         order += 1
         if name.endswith(META_SUFFIX):
             sidecars_by_name.setdefault(name[: -len(META_SUFFIX)], []).append(candidate)
@@ -178,7 +187,7 @@ def discover_paths(
         if suffix not in file_types:
             reason = f"unsupported file type {suffix!r}" if suffix else "no file extension"
             allowed = ", ".join(sorted(file_types))
-            skipped.append(SkippedFile(path=path, reason=f"{reason} (uploading: {allowed})"))
+            skipped.append(SkippedFile(path=_shown(path), reason=f"{reason} (uploading: {allowed})"))
             filtered_names.add(name)
             continue
         files_by_name.setdefault(name, []).append(candidate)
@@ -192,30 +201,32 @@ def discover_paths(
         kept[name] = newest
         for other in candidates:
             if other is not newest:
-                reason = f"duplicate name {name!r}: the more recently modified {newest.path} is uploaded"
-                skipped.append(SkippedFile(path=other.path, reason=reason))
+                shown = _shown(newest.path)
+                reason = f"duplicate name {name!r}: the more recently modified {shown} is uploaded"
+                skipped.append(SkippedFile(path=_shown(other.path), reason=reason))
 
-    sidecar_of: dict[str, Path] = {}
-    broken: list[tuple[Path, str]] = []
+    sidecar_of: dict[str, Path | RemoteObject] = {}
+    broken: list[tuple[Path | str, str]] = []
     for target, candidates in sidecars_by_name.items():
         if target not in kept:
             for candidate in candidates:
                 if target in filtered_names:
-                    skipped.append(SkippedFile(path=candidate.path, reason=f"its file {target!r} is skipped"))
+                    reason = f"its file {target!r} is skipped"
+                    skipped.append(SkippedFile(path=_shown(candidate.path), reason=reason))
                 else:
-                    broken.append((candidate.path, f"no file named {target!r} to pair with"))
+                    broken.append((_shown(candidate.path), f"no file named {target!r} to pair with"))
             continue
         chosen = _choose_sidecar(kept[target].path, candidates)
         sidecar_of[target] = chosen.path
         for candidate in candidates:
             if candidate is not chosen:
-                reason = f"another sidecar for {target!r} is uploaded: {chosen.path}"
-                skipped.append(SkippedFile(path=candidate.path, reason=reason))
+                reason = f"another sidecar for {target!r} is uploaded: {_shown(chosen.path)}"
+                skipped.append(SkippedFile(path=_shown(candidate.path), reason=reason))
 
     for sidecar in sidecar_of.values():
         problem = validate_sidecar(sidecar)
         if problem is not None:
-            broken.append((sidecar, problem))
+            broken.append((_shown(sidecar), problem))
     if broken:
         broken.sort(key=lambda item: str(item[0]))
         details = "; ".join(f"{path}: {reason}" for path, reason in broken)
@@ -230,30 +241,52 @@ def discover_paths(
     return Discovery(files=files, skipped=tuple(skipped))
 
 
-def _choose_sidecar(file_path: Path, candidates: list[_Candidate]) -> _Candidate:
+def _shown(path: Path | RemoteObject) -> Path | str:
+    """How a path appears in reports and errors: a local path, or an object's URL."""
+    return path.url if isinstance(path, RemoteObject) else path
+
+
+def _choose_sidecar(file_path: Path | RemoteObject, candidates: list[_Candidate]) -> _Candidate:
     if len(candidates) == 1:  # the common case: no paths to build and compare
         return candidates[0]
-    beside = file_path.parent / f"{file_path.name}{META_SUFFIX}"
+    beside: Path | str
+    if isinstance(file_path, RemoteObject):
+        beside = file_path.url + META_SUFFIX
+    else:
+        beside = file_path.parent / f"{file_path.name}{META_SUFFIX}"
     for candidate in candidates:
-        if candidate.path == beside:
+        if _shown(candidate.path) == beside:
             return candidate
     return max(candidates, key=lambda c: (c.mtime_ns, -c.order))
 
 
-_Found = tuple[Path, str, str, os.stat_result]
-"""A regular file: its path, its name, its absolute path (the key against listing it twice), its stat."""
+_Found = tuple[Path | RemoteObject, str, str, int, int]
+"""A regular file or object: its path, its name, its key against listing it twice (the absolute path or
+the URL), its modification time in ns, its size."""
 
 
-def _walk(given: list[Path], *, recursive: bool, skipped: list[SkippedFile]) -> Iterator[_Found]:
-    """Yield every regular file under `given`; record everything else as skipped."""
+def _walk(
+    given: list[Path | str],
+    *,
+    recursive: bool,
+    skipped: list[SkippedFile],
+    storage_options: StorageOptions | None,
+) -> Iterator[_Found]:
+    """Yield every regular file or object under `given`; record everything else as skipped."""
     for path in given:
+        if isinstance(path, str):
+            for found, name, key, mtime_ns in walk_url(
+                path, recursive=recursive, storage_options=storage_options, skipped=skipped
+            ):
+                yield found, name, key, mtime_ns, found.size or 0
+            continue
         try:
             status = path.stat()
         except OSError as exc:
             skipped.append(SkippedFile(path=path, reason=f"cannot be read ({exc.strerror or exc})"))
             continue
         if stat.S_ISREG(status.st_mode):
-            yield path, path.name, os.path.abspath(path), status
+            yield path, path.name, os.path.abspath(path), status.st_mtime_ns, status.st_size
         elif stat.S_ISDIR(status.st_mode):
             yield from _walk_directory(path, recursive=recursive, skipped=skipped)
         else:
@@ -294,7 +327,7 @@ def _walk_directory(directory: Path, *, recursive: bool, skipped: list[SkippedFi
             elif stat.S_ISDIR(status.st_mode):
                 skipped.append(SkippedFile(path=path, reason="symbolic link to a directory (not followed)"))
             elif stat.S_ISREG(status.st_mode):
-                yield path, name, absolute + name, status
+                yield path, name, absolute + name, status.st_mtime_ns, status.st_size
             else:
                 skipped.append(SkippedFile(path=path, reason="not a regular file"))
         # Depth-first in name order: reversed so the first subdirectory is walked first.

@@ -13,6 +13,7 @@ import attrs
 
 from deepset_cloud._http.storage import STREAM_THRESHOLD_BYTES, S3Timeouts
 from deepset_cloud._retry import RetryPolicy
+from deepset_cloud._upload.sources import RemoteObject
 from deepset_cloud.models import FileUploadResult, UploadSession, UploadSessionStatus, WriteMode
 
 __all__ = [
@@ -150,9 +151,9 @@ class UploadObject:
     """One object to store: a name and where its content comes from."""
 
     name: str
-    source: Path | bytes | str | JsonMeta
+    source: Path | bytes | str | JsonMeta | RemoteObject
 
-    def payload(self) -> Path | bytes | str:
+    def payload(self) -> Path | bytes | str | RemoteObject:
         """Return what the storage poster takes (metadata is serialised here, at the last moment)."""
         return self.source.encode() if isinstance(self.source, JsonMeta) else self.source
 

@@ -39,6 +39,7 @@ from deepset_cloud._upload.options import (
     resolve_retry,
 )
 from deepset_cloud._upload.sessions import SessionUploader
+from deepset_cloud._upload.sources import RemoteObject, StorageOptions
 from deepset_cloud.errors import ConfigurationError, DeepsetCloudError
 from deepset_cloud.models import (
     DeepsetCloudFile,
@@ -73,6 +74,7 @@ async def upload_paths(
     recursive: bool = False,
     desired_file_types: Sequence[str] | None = None,
     options: UploadOptions = _DEFAULT_OPTIONS,
+    storage_options: StorageOptions | None = None,
 ) -> UploadReport:
     """Upload files and folders (with their `.meta.json` sidecars) to a workspace.
 
@@ -80,10 +82,11 @@ async def upload_paths(
         api: the deepset Cloud endpoints.
         storage: posts objects to the sessions' presigned storage URLs.
         workspace: the workspace to upload to.
-        paths: files and folders.
+        paths: files and folders, and fsspec URLs of objects and prefixes (`s3://bucket/docs/`).
         recursive: walk folders into all levels.
         desired_file_types: suffixes to upload (with or without dot, any case); None: the default types.
         options: write mode, blocking, progress, safe mode and tuning (see `UploadOptions`).
+        storage_options: options of the fsspec filesystems of URLs (e.g. credentials).
 
     Returns:
         What was uploaded, what failed and why, what was skipped and why.
@@ -95,7 +98,13 @@ async def upload_paths(
     """
     file_types = normalize_file_types(desired_file_types)
     discovery: Discovery = await anyio.to_thread.run_sync(
-        partial(discover_paths, list(paths), recursive=recursive, file_types=file_types)
+        partial(
+            discover_paths,
+            list(paths),
+            recursive=recursive,
+            file_types=file_types,
+            storage_options=storage_options,
+        )
     )
     logger.info(
         "Found %d file(s) to upload (%d object(s) with sidecars), skipped %d path(s)",
@@ -104,8 +113,14 @@ async def upload_paths(
         len(discovery.skipped),
     )
     if _goes_direct(options.settings, discovery.object_count, (file.size for file in discovery.files)):
-        items = [DirectItem(name=file.name, body=file.path, meta=file.sidecar) for file in discovery.files]
-        return await _run_direct(api, workspace, items, options, discovery.skipped)
+        items = [
+            DirectItem(name=file.name, body=file.path, meta=file.sidecar)
+            for file in discovery.files
+            if isinstance(file.path, Path) and not isinstance(file.sidecar, RemoteObject)
+        ]
+        # Objects from object storage always take the session path: it streams them to the storage posts.
+        if len(items) == len(discovery.files):
+            return await _run_direct(api, workspace, items, options, discovery.skipped)
     bundles = (
         Bundle(
             file=UploadObject(file.name, file.path),

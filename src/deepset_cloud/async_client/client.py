@@ -7,6 +7,7 @@ from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 from uuid import UUID
 
 from deepset_cloud._config import DEFAULT_WORKSPACE_NAME, hide_key, resolve_settings, resolve_workspace
@@ -230,7 +231,7 @@ class AsyncClient:
 
     async def upload(
         self,
-        paths: list[Path],
+        paths: list[Path] | list[str] | list[Path | str],
         *,
         workspace_name: str = DEFAULT_WORKSPACE_NAME,
         write_mode: WriteMode = WriteMode.KEEP,
@@ -241,11 +242,13 @@ class AsyncClient:
         desired_file_types: list[str] | None = None,
         enable_parallel_processing: bool = False,
         safe_mode: bool = False,
+        storage_options: dict[str, Any] | None = None,
     ) -> UploadReport:
         """Upload files and folders, with their `<name>.meta.json` metadata sidecars.
 
         Args:
-            paths: files and folders to upload.
+            paths: files and folders to upload; fsspec URLs (`s3://bucket/docs/`, `gs://...`) too, whose
+                objects are streamed to deepset Cloud without a local copy (extra `s3` for S3).
             workspace_name: the target workspace (default: the client's default workspace).
             write_mode: what happens when a file name already exists in the workspace.
             blocking: wait until the uploaded files are ingested.
@@ -255,12 +258,14 @@ class AsyncClient:
             desired_file_types: only upload files with these extensions (e.g. `[".txt", ".pdf"]`).
             enable_parallel_processing: let the server ingest the files in parallel.
             safe_mode: one upload at a time with more retries, for unreliable networks.
+            storage_options: options of the fsspec filesystems of URLs (e.g. S3 credentials).
 
         Returns:
             What was uploaded, skipped and failed, and the ingestion counts when `blocking`.
 
         Raises:
-            ConfigurationError: a path does not exist, a sidecar is invalid, or no workspace is configured.
+            ConfigurationError: a path does not exist, a sidecar is invalid, or no workspace is configured;
+                a URL cannot be listed (no such bucket, access denied, no credentials).
             IngestionTimeoutError: `blocking` and ingestion did not finish within `timeout_s`.
             APIError: the API refused to open or close an upload session, or rejected the API key.
             TransportError: the API could not be reached.
@@ -282,33 +287,37 @@ class AsyncClient:
                 safe_mode=safe_mode,
                 settings=self._upload_settings,
             ),
+            storage_options=storage_options,
         )
 
     async def upload_file_paths(
         self,
-        file_paths: list[Path],
+        file_paths: list[Path] | list[str] | list[Path | str],
         *,
         workspace_name: str = DEFAULT_WORKSPACE_NAME,
         write_mode: WriteMode = WriteMode.KEEP,
         blocking: bool = True,
         timeout_s: float | None = 300,
         show_progress: bool = True,
+        storage_options: dict[str, Any] | None = None,
     ) -> UploadReport:
         """Upload the given files, with their `<name>.meta.json` metadata sidecars if listed too.
 
         Args:
-            file_paths: the files to upload.
+            file_paths: the files to upload; fsspec URLs of objects (`s3://bucket/a.pdf`) too.
             workspace_name: the target workspace (default: the client's default workspace).
             write_mode: what happens when a file name already exists in the workspace.
             blocking: wait until the uploaded files are ingested.
             timeout_s: the longest wait for ingestion when `blocking`, in seconds (None: no limit).
             show_progress: show progress bars.
+            storage_options: options of the fsspec filesystems of URLs (e.g. S3 credentials).
 
         Returns:
             What was uploaded, skipped and failed, and the ingestion counts when `blocking`.
 
         Raises:
-            ConfigurationError: a path does not exist, a sidecar is invalid, or no workspace is configured.
+            ConfigurationError: a path does not exist, a sidecar is invalid, or no workspace is configured;
+                a URL cannot be listed (no such bucket, access denied, no credentials).
             IngestionTimeoutError: `blocking` and ingestion did not finish within `timeout_s`.
             APIError: the API refused to open or close an upload session, or rejected the API key.
             TransportError: the API could not be reached.
@@ -320,6 +329,7 @@ class AsyncClient:
             blocking=blocking,
             timeout_s=timeout_s,
             show_progress=show_progress,
+            storage_options=storage_options,
         )
 
     async def upload_texts(
