@@ -22,7 +22,13 @@ PYPROJECT = nox.project.load_toml("pyproject.toml")
 # Every supported Python, lowest first (the classifiers in pyproject.toml say the same).
 PYTHONS = nox.project.python_versions(PYPROJECT)
 # Suites with heavy dependencies of their own: `tests` leaves them out, each has a session of that name.
-SEPARATE_SUITES = {"compat": "tests/compat", "django": "tests/django_app", "notebook": "tests/notebook"}
+SEPARATE_SUITES = {
+    "compat": "tests/compat",
+    "django": "tests/django_app",
+    "notebook": "tests/notebook",
+    "s3": "tests/sources",
+    "ray": "tests/integrations",
+}
 FAST_SUITE = [f"--ignore={path}" for path in SEPARATE_SUITES.values()]
 
 
@@ -90,6 +96,20 @@ def notebook(session: nox.Session) -> None:
     """Run the sync facade in a real Jupyter kernel, whose cells run inside the kernel's event loop."""
     _install(session, "test", "notebook")
     _pytest(session, SEPARATE_SUITES["notebook"])
+
+
+@nox.session
+def s3(session: nox.Session) -> None:
+    """Upload from object storage: a real S3 emulator (moto's server) through s3fs, and fsspec's memory fs."""
+    _install(session, "test", "s3", project=("-e", ".[emulator,s3]"))
+    _pytest(session, SEPARATE_SUITES["s3"])
+
+
+@nox.session
+def ray(session: nox.Session) -> None:
+    """The Ray Data sink on a local Ray (`ray.init(num_cpus=2)`) and the Dask recipe on a LocalCluster."""
+    _install(session, "test", "s3", "ray", project=("-e", ".[emulator,s3,ray]"))
+    _pytest(session, SEPARATE_SUITES["ray"])
 
 
 @nox.session

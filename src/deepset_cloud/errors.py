@@ -105,19 +105,21 @@ class ConfigurationError(DeepsetCloudError):
     """The SDK is not configured well enough to make a request (no API key, no workspace, bad argument).
 
     Attributes:
-        missing_paths: paths given to an upload that do not exist (empty for other mistakes).
-        broken_sidecars: `(sidecar path, problem)` for every invalid `.meta.json` sidecar (empty otherwise).
+        missing_paths: paths given to an upload that do not exist (empty for other mistakes); URLs of
+            object storage as strings.
+        broken_sidecars: `(sidecar path, problem)` for every invalid `.meta.json` sidecar (empty otherwise);
+            the URL for a sidecar in object storage.
     """
 
-    missing_paths: tuple[Path, ...]
-    broken_sidecars: tuple[tuple[Path, str], ...]
+    missing_paths: tuple[Path | str, ...]
+    broken_sidecars: tuple[tuple[Path | str, str], ...]
 
     def __init__(
         self,
         message: str,
         *,
-        missing_paths: Sequence[Path] = (),
-        broken_sidecars: Sequence[tuple[Path, str]] = (),
+        missing_paths: Sequence[Path | str] = (),
+        broken_sidecars: Sequence[tuple[Path | str, str]] = (),
     ) -> None:
         super().__init__(message)
         self.missing_paths = tuple(missing_paths)

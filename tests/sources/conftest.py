@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("s3fs", reason="the 's3' dependency group is needed (nox -s tests installs it)")
-pytest.importorskip("moto.server", reason="the 's3' dependency group is needed (nox -s tests installs it)")
+pytest.importorskip("s3fs", reason="the 's3' dependency group is needed (nox -s s3 installs it)")
+pytest.importorskip("moto.server", reason="the 's3' dependency group is needed (nox -s s3 installs it)")
 
-from moto.server import ThreadedMotoServer  # noqa: E402
+from moto.server import ThreadedMotoServer
 
 MOTO_KEY = "moto-test-key"
-MOTO_SECRET = "moto-test-secret"  # noqa: S105 (moto accepts any credentials unless told to check them)
+MOTO_SECRET = "moto-test-secret"
 
 
 @pytest.fixture(scope="session")

@@ -70,7 +70,8 @@ async def test_a_bucket_prefix_lands_every_object_once_with_its_meta(
 
     assert report.failed == ()
     assert report.successful_upload_count == 6  # 4 files + 2 sidecars
-    assert report.ingestion is not None and report.ingestion.finished_files == 4
+    assert report.ingestion is not None
+    assert report.ingestion.finished_files == 4
     assert [(str(skip.path), skip.reason.split(" (")[0]) for skip in report.skipped] == [
         (f"s3://{bucket}/docs/image.png", "unsupported file type '.png'")
     ]
@@ -126,11 +127,13 @@ async def test_memory_urls_and_local_paths_mix_with_one_name_rule(
     future = time.time() + 3600
     os.utime(local / "shared.txt", (future, future))
     async with client_for(deepset_emulator, workspace) as client:
-        report = await client.upload_file_paths(
-            [f"memory://{memory_root}/shared.txt", local / "shared.txt", f"memory://{memory_root}/only-memory.txt",
-             f"memory://{memory_root}/only-memory.txt.meta.json"],
-            show_progress=False,
-        )  # fmt: skip
+        paths: list[Path | str] = [
+            f"memory://{memory_root}/shared.txt",
+            local / "shared.txt",
+            f"memory://{memory_root}/only-memory.txt",
+            f"memory://{memory_root}/only-memory.txt.meta.json",
+        ]
+        report = await client.upload_file_paths(paths, show_progress=False)
         files = {file.name: file for file in await workspace_files(client)}
 
     assert report.failed == ()
@@ -164,7 +167,7 @@ async def test_a_missing_bucket_is_a_configuration_error_naming_the_url(
             await client.upload([url], show_progress=False, storage_options=s3_options)
     assert url in str(caught.value)
     assert "does not exist" in str(caught.value)
-    assert caught.value.missing_paths == (url,)  # type: ignore[attr-defined]
+    assert caught.value.missing_paths == (url,)
     assert s3_options["secret"] not in str(caught.value)
 
 
@@ -244,3 +247,34 @@ def test_the_sync_facade_takes_urls_too(
         show_progress=False,
     )
     assert (report.successful_upload_count, report.failed_upload_count) == (1, 0)
+
+
+def test_partition_records_stream_their_content_from_urls(
+    deepset_emulator: ThreadedEmulator, workspace: str, bucket: str, s3_options: dict[str, Any]
+) -> None:
+    from deepset_cloud.integrations.partition import UploadTarget, finish, upload_partition
+
+    fs = s3fs.S3FileSystem(**s3_options)
+    fs.pipe(f"{bucket}/in/small.txt", b"small")
+    fs.pipe(f"{bucket}/in/large.pdf", b"L" * BIG_BYTES)
+    target = UploadTarget(
+        workspace_name=workspace,
+        api_key=deepset_emulator.api_key,
+        api_url=deepset_emulator.api_url,
+        storage_options=s3_options,
+    )
+    result = upload_partition(
+        [
+            ("renamed.txt", f"s3://{bucket}/in/small.txt", {"k": "v"}),
+            ("large.pdf", f"s3://{bucket}/in/large.pdf"),
+            ("gone.txt", f"s3://{bucket}/in/missing.txt"),
+        ],
+        target,
+    )
+    report = finish(result, target, blocking=True)
+
+    assert report.successful_upload_count == 3  # two files and one sidecar
+    assert [failure.file_name for failure in report.failed] == ["gone.txt"]
+    assert f"s3://{bucket}/in/missing.txt" in str(report.failed[0].exception)
+    assert report.ingestion is not None
+    assert report.ingestion.finished_files == 2
