@@ -54,9 +54,9 @@ def format_report(report: UploadReport, elapsed_s: float | None = None) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, prog: str = "python -m deepset_cloud.demo") -> int:
     """Run the demo; returns the process exit code (non-zero if any file failed)."""
-    parser = argparse.ArgumentParser(prog="python -m deepset_cloud.demo", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument(
         "--files", type=int, default=2000, help="number of documents to generate (default 2000)"
     )
