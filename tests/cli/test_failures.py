@@ -149,7 +149,8 @@ def test_ctrl_c_during_an_upload_exits_130_with_a_summary(
     assert "Traceback" not in stderr
     (line,) = [line for line in stderr.splitlines() if line.startswith("interrupted")]
     assert "upload interrupted" in line
-    if stdout:  # what was uploaded before Ctrl-C, when the SDK could say
-        partial = json.loads(stdout)
-        assert partial["interrupted"] is True
-        assert 5 <= partial["successful_upload_count"] < 300
+    partial = json.loads(stdout)  # what was uploaded before Ctrl-C
+    assert partial["interrupted"] is True
+    assert 5 <= partial["successful_upload_count"] < 300
+    assert len(partial["session_ids"]) == 1
+    assert f"Uploaded {partial['successful_upload_count']} of " in line

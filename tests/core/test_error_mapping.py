@@ -92,7 +92,23 @@ def test_html_proxy_page_is_reduced_to_its_text_and_truncated() -> None:
     ],
 )
 def test_messages_say_what_to_do_next(status: int, hint: str) -> None:
-    assert hint in str(error(status))
+    assert hint in str(error(status, b'{"errors": ["nope"]}', headers={"Content-Type": "application/json"}))
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"404: Not Found", "text/plain"),
+        (b"<html>Not here</html>", "text/html"),
+        (b"", ""),
+        (b"[]", "application/json"),
+    ],
+    ids=["plain", "html", "empty", "json-but-not-an-object"],
+)
+def test_a_404_that_is_not_the_apis_own_answer_says_to_check_api_url(body: bytes, content_type: str) -> None:
+    message = str(error(404, body, headers={"Content-Type": content_type}))
+    assert "check API_URL" in message
+    assert "workspace name" not in message
 
 
 def test_rate_limit_carries_retry_after_and_is_retryable() -> None:

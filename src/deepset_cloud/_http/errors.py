@@ -147,7 +147,22 @@ def _error_messages(body: bytes, content_type: str) -> list[str]:
     return [text[:MAX_BODY_IN_ERROR] + ("..." if len(text) > MAX_BODY_IN_ERROR else "")]
 
 
-def _hint(status: int, retry_after: float | None) -> str:
+def _from_the_api(body: bytes, content_type: str) -> bool:
+    """Whether an error answer looks like the API's own: a JSON object (a proxy or web server sends HTML/text)."""
+    if "json" not in content_type.lower():
+        return False
+    try:
+        return isinstance(jsonlib.loads(body), dict)
+    except ValueError:
+        return False
+
+
+def _hint(status: int, retry_after: float | None, *, from_api: bool = True) -> str:
+    if status == 404 and not from_api:
+        return (
+            "The answer did not come from the deepset Cloud API: check API_URL "
+            "(api_url=... or the API_URL setting; it should end with /api/v1)."
+        )
     if status == 401:
         return "Check your API key (api_key=... or the API_KEY setting): it is missing, wrong or expired."
     if status == 403:
@@ -174,7 +189,7 @@ def build_api_error(
     summary = f"{method} {url} failed with {status} {reason}".rstrip()
     if messages:
         summary += ": " + "; ".join(messages)
-    hint = _hint(status, retry_after)
+    hint = _hint(status, retry_after, from_api=_from_the_api(body, content_type))
     # The server's own message may already end a sentence; never print "..".
     message = f"{summary.rstrip('.')}. {hint}" if hint else summary
     return api_error_class(status)(

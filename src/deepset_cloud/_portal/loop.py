@@ -227,13 +227,20 @@ class _Call(Generic[T]):
             self.task.cancel()
 
     def wait(self) -> None:
-        """Wait until the task finished; on interruption cancel it, allow its cleanup, re-raise."""
+        """Wait until the task finished; on interruption cancel it, allow its cleanup, re-raise.
+
+        An upload interrupted this way hands what it had done to the interruption (e.g. the
+        `KeyboardInterrupt`) as `upload_report`.
+        """
         try:
             self._loop_thread.wait_for(self.finished)
-        except BaseException:
+        except BaseException as interruption:
             if self._loop_thread.thread.is_alive():
                 self.cancel()
                 self.finished.wait(CANCEL_GRACE_S)
+            report = getattr(self._error, "upload_report", None)
+            if report is not None:
+                vars(interruption)["upload_report"] = report  # an attribute BaseException does not declare
             raise
 
     def result(self) -> T:

@@ -17,13 +17,29 @@ import attrs
 
 from deepset_cloud._progress import ProgressBar
 from deepset_cloud._upload.options import UploadAPI, UploadTally
-from deepset_cloud.errors import AuthenticationError, DeepsetCloudError, PermissionDeniedError, UploadError
+from deepset_cloud.errors import (
+    APIError,
+    AuthenticationError,
+    ConnectError,
+    DeepsetCloudError,
+    NotFoundError,
+    PermissionDeniedError,
+    UploadError,
+)
 from deepset_cloud.models import WriteMode
 
 __all__ = ["DirectItem", "upload_direct"]
 
-# Errors that say every other file would fail the same way: raise instead of reporting each file.
-_FATAL_ERRORS = (AuthenticationError, PermissionDeniedError)
+# Errors that say every other file would fail the same way (a wrong key, workspace or API_URL, an API that
+# cannot be reached): raise, as the session path does when it cannot open a session, instead of reporting
+# each file. `POST files` is one collection endpoint, so a 404 or 405 there is never about one file.
+_FATAL_ERRORS = (AuthenticationError, PermissionDeniedError, NotFoundError, ConnectError)
+
+
+def _is_fatal(exc: DeepsetCloudError) -> bool:
+    if isinstance(exc, _FATAL_ERRORS):
+        return True
+    return isinstance(exc, APIError) and (300 <= exc.status_code < 400 or exc.status_code == 405)
 
 
 @attrs.frozen(slots=True)
@@ -64,6 +80,8 @@ async def upload_direct(
     Raises:
         AuthenticationError: the API key was rejected (no file can be uploaded).
         PermissionDeniedError: the key may not write to this workspace.
+        NotFoundError: no such workspace, or API_URL is not the API.
+        ConnectError: the API cannot be reached (after retries).
     """
     limiter = anyio.CapacityLimiter(concurrency)
     fatal: list[DeepsetCloudError] = []
@@ -75,11 +93,11 @@ async def upload_direct(
                 await api.direct_upload(
                     workspace, name=item.name, body=item.body, meta=meta, write_mode=write_mode
                 )
-            except _FATAL_ERRORS as exc:
-                fatal.append(exc)
-                task_group.cancel_scope.cancel()
-                return
             except DeepsetCloudError as exc:
+                if _is_fatal(exc):
+                    fatal.append(exc)
+                    task_group.cancel_scope.cancel()
+                    return
                 tally.failure(item.name, exc)
             except (OSError, ValueError) as exc:
                 error = UploadError(f"cannot read {item.name!r} or its metadata: {exc}", file_name=item.name)

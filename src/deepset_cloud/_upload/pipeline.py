@@ -295,15 +295,16 @@ async def _run_sessions(
     if not options.blocking:
         return report
     expected = {slot.session.session_id: slot.raw_uploaded for slot in slots}
-    ingestion = await wait_for_ingestion(
-        api,
-        workspace,
-        expected,
-        timeout_s=options.timeout_s,
-        settings=settings,
-        show_progress=options.show_progress,
-        upload_report=report,
-    )
+    with _report_on_abort(tally, skipped, lambda: session_ids):
+        ingestion = await wait_for_ingestion(
+            api,
+            workspace,
+            expected,
+            timeout_s=options.timeout_s,
+            settings=settings,
+            show_progress=options.show_progress,
+            upload_report=report,
+        )
     return _report(tally, skipped=skipped, session_ids=session_ids, ingestion=ingestion)
 
 
@@ -316,6 +317,11 @@ def _report_on_abort(
         yield
     except DeepsetCloudError as exc:
         exc.upload_report = _report(tally, skipped=skipped, session_ids=session_ids(), ingestion=None)
+        raise
+    except BaseException as exc:  # cancelled (Ctrl-C in the sync facade): the portal hands the report on
+        exc.upload_report = _report(  # type: ignore[attr-defined]
+            tally, skipped=skipped, session_ids=session_ids(), ingestion=None
+        )
         raise
 
 
