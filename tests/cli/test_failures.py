@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from deepset_cloud import cli
 from deepset_cloud.emulator import ThreadedEmulator
 from deepset_cloud.models import DeepsetCloudFile
 from deepset_cloud.sync_client import files
+from tests.support import wait_until
 
 from ._helpers import COMMAND, clean_env, credentials, run
 
@@ -138,11 +138,14 @@ def test_ctrl_c_during_an_upload_exits_130_with_a_summary(
         text=True,
         env=clean_env(tmp_path),
     ) as process:
-        deadline = time.monotonic() + 60
-        while deepset_emulator.stats()["s3_objects_received"] < before + 5:
-            assert process.poll() is None
-            assert time.monotonic() < deadline
-            time.sleep(0.05)  # polling a condition with a deadline, not waiting for time to pass
+        wait_until(
+            lambda: (
+                process.poll() is not None or deepset_emulator.stats()["s3_objects_received"] >= before + 5
+            ),
+            timeout_s=60,
+            what="the first storage posts",
+        )
+        assert process.poll() is None
         process.send_signal(signal.SIGINT)
         stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from deepset_cloud import AsyncClient, RetryPolicy
+from deepset_cloud import AsyncClient
 from deepset_cloud.emulator import ThreadedEmulator
 from deepset_cloud.errors import AuthenticationError, ConnectError, DeepsetCloudError, NotFoundError
+from tests.support import fast_retry
 
-FAST = RetryPolicy(max_tries=2, base_delay_s=0.001, max_delay_s=0.005)
+FAST = fast_retry(max_tries=2)
 SIZES = [3, 25]  # 3 files go through `POST files`, 25 through an upload session
 pytestmark = pytest.mark.anyio
 
