@@ -194,7 +194,7 @@ async def test_download_to_current_folder_by_default(client: AsyncClient) -> Non
 # -- per-file failures and timeouts (fake server) -------------------------------------------------------
 
 
-def listing(*entries: tuple[UUID, str]) -> dict[str, object]:
+def listing(*entries: tuple[UUID, str], size: int = 4) -> dict[str, object]:
     return {
         "total": len(entries),
         "has_more": False,
@@ -203,7 +203,7 @@ def listing(*entries: tuple[UUID, str]) -> dict[str, object]:
                 "file_id": str(file_id),
                 "url": f"/api/v1/workspaces/ws/files/{file_id}",
                 "name": name,
-                "size": 4,
+                "size": size,
                 "created_at": "2024-02-03T07:58:54.730474Z",
                 "meta": {},
             }
@@ -254,7 +254,7 @@ async def test_timeout_bounds_the_whole_download_and_cleans_up(tmp_path: Path) -
 
     async def handler(request: web.Request) -> web.StreamResponse:
         if request.path.endswith("/files"):
-            return json_response(listing((file_id, "slow.txt")))
+            return json_response(listing((file_id, "slow.txt"), size=100))
         response = web.StreamResponse()
         await response.prepare(request)
         await response.write(b"first bytes")

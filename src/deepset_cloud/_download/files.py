@@ -131,7 +131,8 @@ class _Downloader:
         part = self.folder / f".{token}.download"
         meta_part = self.folder / f".{token}.meta.download"
         try:
-            await self.api.download_file(self.workspace, file.file_id, part)
+            # A body larger than the listed size is refused (a gzip bomb, a wrong file); `part` is removed.
+            await self.api.download_file(self.workspace, file.file_id, part, max_bytes=file.size)
             if self.include_meta:
                 meta: dict[str, Any] = await self.api.get_file_meta(self.workspace, file.file_id)
                 await anyio.Path(meta_part).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")

@@ -182,11 +182,14 @@ class DeepsetCloudAPI:
         )
         return structure_response(data, _FileIdResponse).file_id
 
-    async def download_file(self, workspace: str, file_id: UUID, dest: Path) -> None:
-        """Stream the raw bytes of a file (E3) into `dest` (created or truncated)."""
+    async def download_file(
+        self, workspace: str, file_id: UUID, dest: Path, *, max_bytes: int | None = None
+    ) -> None:
+        """Stream the raw bytes of a file (E3) into `dest` (created or truncated), at most `max_bytes`."""
         await self.transport.download(
             self.transport.workspace_url(workspace, "files", str(file_id)),
             dest,
+            max_bytes=max_bytes,
             describe=f"download file {file_id}",
         )
 

@@ -22,6 +22,7 @@ import anyio
 import attrs
 
 from deepset_cloud._http import loop_cleanup
+from deepset_cloud._http.bodies import MAX_BODY_BYTES, MAX_ERROR_BODY_BYTES, read_capped, read_prefix
 from deepset_cloud._http.errors import build_api_error, map_transport_errors
 from deepset_cloud._inherited import keep_forever
 from deepset_cloud._retry import RetryPolicy
@@ -72,6 +73,7 @@ class Transport:
         timeout_s: the longest wait for connecting and for each read of a response.
         retry: the retry policy applied around every request.
         max_connections: the size of the connection pool (API and S3 together).
+        max_body_bytes: the largest JSON body accepted, inflated size (see `_http.bodies`).
     """
 
     def __init__(
@@ -82,12 +84,14 @@ class Transport:
         timeout_s: float = 30.0,
         retry: RetryPolicy | None = None,
         max_connections: int = 100,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self._api_key = api_key
         self.timeout_s = timeout_s
         self.retry = retry if retry is not None else RetryPolicy()
         self._max_connections = max_connections
+        self.max_body_bytes = max_body_bytes
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
@@ -273,7 +277,10 @@ class Transport:
                         sock_read=self.timeout_s,
                     ),
                 ) as response:
-                    raw = await response.read()
+                    if 200 <= response.status < 300:
+                        raw = await read_capped(response, self.max_body_bytes, what=f"{method} {url}")
+                    else:
+                        raw = await read_prefix(response, MAX_ERROR_BODY_BYTES)
                     logger.debug(
                         "%s %s -> %d in %.0f ms",
                         method,
@@ -322,20 +329,29 @@ class Transport:
                 writer.append(part.value, headers)
         return writer
 
-    async def download(self, url: str, dest: Path, *, describe: str | None = None) -> int:
+    async def download(
+        self, url: str, dest: Path, *, max_bytes: int | None = None, describe: str | None = None
+    ) -> int:
         """Stream a GET response body into `dest` (created or truncated), with retries; return its size.
+
+        Args:
+            url: what to download.
+            dest: the file to write (the caller renames it into place once complete).
+            max_bytes: the largest body accepted (inflated size), e.g. the file's listed size.
+            describe: what the call does, for logs.
 
         Raises:
             APIError: a non-2xx answer.
             TransportError: no complete response arrived (after retries).
+            ResponseValidationError: the body is larger than `max_bytes` (`dest` then holds a part of it).
         """
 
         async def attempt() -> int:
-            return await self._download_once(url, dest)
+            return await self._download_once(url, dest, max_bytes)
 
         return await self.retry.call(attempt, idempotent=True, describe=describe or f"GET {url}")
 
-    async def _download_once(self, url: str, dest: Path) -> int:
+    async def _download_once(self, url: str, dest: Path, max_bytes: int | None) -> int:
         session = await self.http_session()
         size = 0
         async with (
@@ -348,11 +364,16 @@ class Transport:
                     reason=response.reason or "",
                     method="GET",
                     url=url,
-                    body=await response.content.read(4096),
+                    body=await read_prefix(response, MAX_ERROR_BODY_BYTES),
                     headers=response.headers,
                 )
             async with await anyio.open_file(dest, "wb") as handle:
                 async for chunk in response.content.iter_chunked(_CHUNK):
-                    await handle.write(chunk)
                     size += len(chunk)
+                    if max_bytes is not None and size > max_bytes:
+                        raise ResponseValidationError(
+                            f"GET {url}: the download is larger than the listed size of the file "
+                            f"({max_bytes} bytes); the server or a proxy in between sent something else."
+                        )
+                    await handle.write(chunk)
         return size
