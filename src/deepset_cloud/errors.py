@@ -3,6 +3,7 @@
 ```
 DeepsetCloudError
 ├── ConfigurationError            missing API key or workspace, bad arguments; raised before any I/O
+│   └── DeleteGuardError          sync would delete more files than max_delete allows (nothing changed)
 ├── ClientClosedError             also a RuntimeError: a closed client, or a client used on another loop
 ├── TransportError                no HTTP response arrived (retryable)
 │   ├── ConnectError
@@ -47,6 +48,7 @@ __all__ = [
     "ConflictError",
     "ConnectError",
     "DeepsetCloudError",
+    "DeleteGuardError",
     "IngestionTimeoutError",
     "NotFoundError",
     "OperationTimeoutError",
@@ -128,6 +130,26 @@ class ConfigurationError(DeepsetCloudError):
 
 class ClientClosedError(DeepsetCloudError, RuntimeError):
     """A client was used after `aclose()`/`close()`, or on an event loop other than the one it runs on."""
+
+
+class DeleteGuardError(ConfigurationError):
+    """`sync(delete=True)` planned more deletions than `max_delete` allows; nothing was changed.
+
+    Attributes:
+        planned_deletions: how many workspace files the sync would delete.
+        remote_files: how many files the workspace holds.
+        limit: the most deletions `max_delete` allows for this workspace.
+    """
+
+    planned_deletions: int
+    remote_files: int
+    limit: int
+
+    def __init__(self, message: str, *, planned_deletions: int, remote_files: int, limit: int) -> None:
+        super().__init__(message)
+        self.planned_deletions = planned_deletions
+        self.remote_files = remote_files
+        self.limit = limit
 
 
 class TransportError(DeepsetCloudError):

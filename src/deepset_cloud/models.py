@@ -18,12 +18,20 @@ __all__ = [
     "AWSPrefixedRequestConfig",
     "DeepsetCloudFile",
     "DeepsetCloudFileBytes",
+    "DeleteReport",
+    "DeletedFile",
     "DownloadReport",
+    "FailedDelete",
     "FailedDownload",
+    "FailedMetaUpdate",
     "File",
     "FileUploadResult",
     "IngestionCounts",
+    "MetaUpdateReport",
+    "PlannedChange",
     "SkippedFile",
+    "SyncFailure",
+    "SyncReport",
     "UploadReport",
     "UploadSession",
     "UploadSessionDetail",
@@ -234,3 +242,117 @@ class DownloadReport:
 
     downloaded: tuple[Path, ...] = ()
     failed: tuple[FailedDownload, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class SyncFailure:
+    """A file that `sync` could not bring up to date (upload, metadata update or deletion), and why."""
+
+    name: str
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class PlannedChange:
+    """One change a dry-run `sync` would make.
+
+    Attributes:
+        action: "upload" (new file), "replace" (changed content), "update_meta" (changed metadata only)
+            or "delete" (gone locally; only with `delete=True`).
+        name: the file's name in the workspace.
+        path: the local file (None for a deletion).
+        file_id: the workspace file that would be replaced, updated or deleted (None for a new file).
+    """
+
+    action: str
+    name: str
+    path: Path | None = None
+    file_id: UUID | None = None
+
+
+@attrs.frozen(kw_only=True)
+class SyncReport:
+    """What a `sync` did, or with `dry_run` would do.
+
+    Attributes:
+        uploaded: new files uploaded (confirmed in the workspace when the sync waited for ingestion).
+        updated: files replaced because their content changed, plus files whose metadata was updated.
+        unchanged: local files the workspace already has with the same content and metadata.
+        deleted: workspace files deleted because they are gone locally (only with `delete=True`).
+        failed: every file that could not be synced, with the reason.
+        skipped: local paths left out on purpose (unsupported type, empty file, ...), with the reason.
+        dry_run: whether nothing was changed and the counts are a plan.
+        planned: with `dry_run`, the planned changes (unchanged files are not listed; at most 100,000,
+            the rest is counted in `planned_omitted`); else empty.
+        planned_omitted: with `dry_run`, how many planned changes `planned` leaves out.
+        deletion_skipped: why planned deletions did not run (e.g. a failed upload), else None.
+        session_ids: the upload sessions used.
+        ingestion: ingestion counts of the uploads when the sync waited for them, else None.
+    """
+
+    uploaded: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    failed: tuple[SyncFailure, ...] = ()
+    skipped: tuple[SkippedFile, ...] = ()
+    dry_run: bool = False
+    planned: tuple[PlannedChange, ...] = ()
+    planned_omitted: int = 0
+    deletion_skipped: str | None = None
+    session_ids: tuple[UUID, ...] = ()
+    ingestion: IngestionCounts | None = None
+
+
+@attrs.frozen(kw_only=True)
+class DeletedFile:
+    """A file that `delete_files` deleted (or would delete); `name` is None when selected by id only."""
+
+    file_id: UUID
+    name: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class FailedDelete:
+    """A file that could not be deleted, and why."""
+
+    file_id: UUID
+    name: str | None = None
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class DeleteReport:
+    """What `delete_files` did, or with `dry_run` would do.
+
+    Attributes:
+        deleted: the files deleted (with `dry_run`: the files selected for deletion).
+        failed: every file that could not be deleted, with the reason.
+        dry_run: whether nothing was deleted.
+    """
+
+    deleted: tuple[DeletedFile, ...] = ()
+    failed: tuple[FailedDelete, ...] = ()
+    dry_run: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class FailedMetaUpdate:
+    """A file whose metadata could not be updated, with the API's error type and message."""
+
+    file_id: UUID
+    error_type: str
+    error_message: str
+
+
+@attrs.frozen(kw_only=True)
+class MetaUpdateReport:
+    """What `update_file_meta` did.
+
+    Attributes:
+        updated: how many files had their metadata updated.
+        failed: every file that was not updated, with the reason.
+    """
+
+    updated: int = 0
+    failed: tuple[FailedMetaUpdate, ...] = ()

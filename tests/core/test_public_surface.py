@@ -19,6 +19,9 @@ OPERATIONS = (
     "upload_texts",
     "upload_bytes",
     "download",
+    "sync",
+    "delete_files",
+    "update_file_meta",
 )
 
 

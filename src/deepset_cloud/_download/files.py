@@ -18,6 +18,7 @@ from uuid import UUID
 
 import anyio
 
+from deepset_cloud._corpus.meta import strip_reserved
 from deepset_cloud._http.api import DeepsetCloudAPI
 from deepset_cloud._http.pagination import iterate_file_pages
 from deepset_cloud._upload.discovery import META_SUFFIX
@@ -134,7 +135,10 @@ class _Downloader:
             # A body larger than the listed size is refused (a gzip bomb, a wrong file); `part` is removed.
             await self.api.download_file(self.workspace, file.file_id, part, max_bytes=file.size)
             if self.include_meta:
-                meta: dict[str, Any] = await self.api.get_file_meta(self.workspace, file.file_id)
+                # sync's content hash is internal: the saved metadata is the user's own.
+                meta: dict[str, Any] = strip_reserved(
+                    await self.api.get_file_meta(self.workspace, file.file_id)
+                )
                 await anyio.Path(meta_part).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
                 os.replace(meta_part, dest.with_name(dest.name + META_SUFFIX))
             os.replace(part, dest)

@@ -19,6 +19,7 @@ from deepset_cloud._converter import structure_response
 from deepset_cloud._http.transport import FormPart, Transport
 from deepset_cloud.errors import ResponseValidationError
 from deepset_cloud.models import (
+    FailedMetaUpdate,
     File,
     UploadSession,
     UploadSessionDetail,
@@ -43,6 +44,12 @@ class Page(Generic[T]):
 @attrs.frozen(kw_only=True)
 class _FileIdResponse:
     file_id: UUID
+
+
+@attrs.frozen(kw_only=True)
+class _MetaUpdateResponse:
+    failed_count: int = 0
+    failed_files: tuple[FailedMetaUpdate, ...] = ()
 
 
 def format_after_value(created_at: datetime) -> str:
@@ -206,3 +213,30 @@ class DeepsetCloudAPI:
                 f"metadata of file {file_id}: expected a JSON object, got {type(data).__name__}"
             )
         return data
+
+    async def delete_file(self, workspace: str, file_id: UUID) -> None:
+        """Delete one file (E10). Retried: a 404 that answers a retry means the first attempt deleted it."""
+        await self.transport.request(
+            "DELETE",
+            self.transport.workspace_url(workspace, "files", str(file_id)),
+            idempotent=True,
+            expect_json=False,
+            describe=f"delete file {file_id}",
+            done_on_retry=(404,),
+        )
+
+    async def update_file_meta(
+        self, workspace: str, meta_by_file_id: dict[str, dict[str, Any]]
+    ) -> list[FailedMetaUpdate]:
+        """Merge metadata into files (`POST files/update-meta`); return the files the API did not update.
+
+        Merging the same values twice gives the same result, so the request is retried.
+        """
+        data = await self.transport.request(
+            "POST",
+            self.transport.workspace_url(workspace, "files", "update-meta"),
+            json=meta_by_file_id,
+            idempotent=True,
+            describe=f"update metadata of {len(meta_by_file_id)} file(s) in {workspace!r}",
+        )
+        return list(structure_response(data, _MetaUpdateResponse).failed_files)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import anyio
+import attrs
 
 from deepset_cloud._progress import ProgressBar
 from deepset_cloud._upload.direct import DirectItem, upload_direct
@@ -55,10 +56,12 @@ if TYPE_CHECKING:
 __all__ = [
     "DIRECT_UPLOAD_THRESHOLD",
     "PipelineStats",
+    "PreparedFile",
     "UploadOptions",
     "UploadSettings",
     "upload_memory_files",
     "upload_paths",
+    "upload_prepared",
     "wait_for_ingestion",
 ]
 
@@ -180,6 +183,57 @@ async def upload_memory_files(
         options=options,
         skipped=(),
         unique_names=True,
+    )
+
+
+@attrs.frozen(slots=True)
+class PreparedFile:
+    """A local file whose name and complete metadata are decided already (by `sync`'s plan)."""
+
+    name: str
+    path: Path
+    meta: dict[str, Any]
+
+
+async def upload_prepared(
+    api: UploadAPI,
+    storage: StorageClient,
+    *,
+    workspace: str,
+    files: Callable[[], Iterator[PreparedFile]],
+    file_count: int,
+    max_size: int,
+    options: UploadOptions = _DEFAULT_OPTIONS,
+) -> UploadReport:
+    """Upload files with unique names and given metadata, without discovery (the caller planned them).
+
+    Args:
+        files: makes a fresh iterator over the files (read lazily on the session path).
+        file_count: how many files `files` yields.
+        max_size: the largest file's size (decides, with the count, between direct and session uploads).
+
+    Other arguments and errors as for `upload_paths`. Every file gets its metadata (as a sidecar object
+    on the session path).
+    """
+    if _goes_direct(options.settings, file_count, (max_size,)):
+        items = [DirectItem(name=file.name, body=file.path, meta=file.meta) for file in files()]
+        return await _run_direct(api, workspace, items, options, ())
+    bundles = (
+        Bundle(
+            file=UploadObject(file.name, file.path),
+            sidecar=UploadObject(file.name + META_SUFFIX, JsonMeta(file.meta)),
+        )
+        for file in files()
+    )
+    return await _run_sessions(
+        api,
+        storage,
+        workspace=workspace,
+        bundles=bundles,
+        object_count=2 * file_count,
+        options=options,
+        skipped=(),
+        unique_names=False,  # the plan keeps one file per name
     )
 
 

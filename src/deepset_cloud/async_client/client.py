@@ -10,7 +10,11 @@ from types import TracebackType
 from typing import Any
 from uuid import UUID
 
+import attrs
+
 from deepset_cloud._config import DEFAULT_WORKSPACE_NAME, hide_key, resolve_settings, resolve_workspace
+from deepset_cloud._corpus.entry import run_delete_files, run_sync, run_update_file_meta
+from deepset_cloud._corpus.meta import strip_reserved
 from deepset_cloud._download.files import download_files
 from deepset_cloud._http.api import DeepsetCloudAPI
 from deepset_cloud._http.pagination import iterate_file_pages, iterate_session_pages
@@ -23,8 +27,11 @@ from deepset_cloud.errors import ConfigurationError
 from deepset_cloud.models import (
     DeepsetCloudFile,
     DeepsetCloudFileBytes,
+    DeleteReport,
     DownloadReport,
     File,
+    MetaUpdateReport,
+    SyncReport,
     UploadReport,
     UploadSessionDetail,
     UploadSessionStatus,
@@ -173,7 +180,7 @@ class AsyncClient:
         )
         async with aclosing(pages):
             async for page in pages:
-                yield list(page.data)
+                yield [_user_view(file) for file in page.data]
 
     async def list_upload_sessions(
         self,
@@ -484,6 +491,144 @@ class AsyncClient:
             timeout_s=timeout_s,
             concurrency=resolve_concurrency(self._upload_settings, safe_mode=safe_mode),
         )
+
+    async def sync(
+        self,
+        paths: list[Path | str],
+        *,
+        workspace_name: str = DEFAULT_WORKSPACE_NAME,
+        recursive: bool = False,
+        desired_file_types: list[str] | None = None,
+        delete: bool = False,
+        dry_run: bool = False,
+        blocking: bool = True,
+        timeout_s: float | None = None,
+        show_progress: bool = True,
+        max_delete: int | float = 0.5,
+        relative_names: bool = False,
+    ) -> SyncReport:
+        """Make a workspace follow local files and folders: upload new, replace changed, optionally delete gone.
+
+        Files are matched by name. A file counts as changed when its content (SHA-256, stored in the
+        file's metadata under `_deepset_cloud_sha256`, which `list_files` and `download` hide) or its
+        `<file>.meta.json` sidecar (beside the file) differs; a metadata-only change updates the metadata
+        in place. A rerun after an interruption uploads only what is missing or changed and never creates
+        duplicates (replacements use `WriteMode.OVERWRITE`). Hashes are cached per user by size and mtime.
+
+        Args:
+            paths: files and folders to sync.
+            workspace_name: the target workspace (default: the client's default workspace).
+            recursive: include files in subfolders.
+            desired_file_types: only sync files with these extensions (default: the upload's types).
+            delete: delete workspace files (of the selected types) that no longer exist locally.
+            dry_run: change nothing; the report counts the changes and `planned` lists them.
+            blocking: wait until uploaded files are ingested.
+            timeout_s: the longest wait for ingestion when `blocking`, in seconds (None: no limit).
+            show_progress: show progress bars.
+            max_delete: the most files `delete` may remove: a count (int) or a fraction of the workspace's
+                files (float, default half); a sync that would delete more is refused before any change.
+            relative_names: name files by their path below the given folder (`sub/a.txt`) instead of
+                their base name, e.g. when two folders hold files with the same name.
+
+        Returns:
+            The counts (uploaded, updated, unchanged, deleted), failures and skips; with `dry_run`, the plan.
+
+        Raises:
+            ConfigurationError: a path does not exist, two files would get the same name, a sidecar is
+                invalid, or an argument is; nothing was changed.
+            DeleteGuardError: more deletions than `max_delete` allows; nothing was changed.
+            IngestionTimeoutError: `blocking` and ingestion did not finish within `timeout_s`.
+            APIError: the API refused a request. TransportError: the API could not be reached.
+        """
+        return await run_sync(
+            self._api,
+            StorageClient(await self._transport.http_session()),
+            self._upload_settings,
+            workspace=self._workspace(workspace_name),
+            paths=paths,
+            recursive=recursive,
+            desired_file_types=desired_file_types,
+            delete=delete,
+            dry_run=dry_run,
+            blocking=blocking,
+            timeout_s=timeout_s,
+            show_progress=show_progress,
+            max_delete=max_delete,
+            relative_names=relative_names,
+        )
+
+    async def delete_files(
+        self,
+        *,
+        workspace_name: str = DEFAULT_WORKSPACE_NAME,
+        file_ids: list[UUID] | None = None,
+        names: list[str] | None = None,
+        odata_filter: str | None = None,
+        dry_run: bool = False,
+        show_progress: bool = True,
+    ) -> DeleteReport:
+        """Delete files by id, by exact name and by OData filter (the union of the three).
+
+        Args:
+            workspace_name: the workspace (default: the client's default workspace).
+            file_ids: files to delete by id (an unknown id is reported as failed).
+            names: files to delete by exact name (every file of that name).
+            odata_filter: files to delete by an OData filter on metadata.
+            dry_run: delete nothing; the report lists the files selected for deletion.
+            show_progress: show a progress bar.
+
+        Returns:
+            The files deleted (or selected, with `dry_run`) and every file that could not be deleted.
+
+        Raises:
+            ConfigurationError: nothing is selected, or an id is not a UUID.
+            APIError: the API refused to list files or rejected the key. TransportError: unreachable.
+        """
+        return await run_delete_files(
+            self._api,
+            self._upload_settings,
+            workspace=self._workspace(workspace_name),
+            file_ids=file_ids,
+            names=names,
+            odata_filter=odata_filter,
+            dry_run=dry_run,
+            show_progress=show_progress,
+        )
+
+    async def update_file_meta(
+        self,
+        *,
+        workspace_name: str = DEFAULT_WORKSPACE_NAME,
+        meta_by_file_id: dict[UUID, dict[str, Any]] | None = None,
+        show_progress: bool = False,
+    ) -> MetaUpdateReport:
+        """Merge metadata into files: `{file_id: {key: value}}`; the value "None" removes a key.
+
+        Args:
+            workspace_name: the workspace (default: the client's default workspace).
+            meta_by_file_id: for each file id, the keys to set (merged into the existing metadata).
+            show_progress: show a progress bar.
+
+        Returns:
+            How many files were updated and every file that was not, with the API's reason.
+
+        Raises:
+            ConfigurationError: `meta_by_file_id` is missing, an id is not a UUID, or a value is not a
+                JSON-serialisable dict.
+            APIError: the API rejected the key. TransportError: the API could not be reached.
+        """
+        return await run_update_file_meta(
+            self._api,
+            workspace=self._workspace(workspace_name),
+            meta_by_file_id=meta_by_file_id,
+            show_progress=show_progress,
+        )
+
+
+def _user_view(file: File) -> File:
+    """The file with sync's content hash hidden from its metadata (the same object when there is none)."""
+    meta = strip_reserved(file.meta)
+    return file if meta is file.meta else attrs.evolve(file, meta=meta)
 
 
 def _check_positive(name: str, value: object) -> None:
