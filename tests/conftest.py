@@ -2,7 +2,8 @@
 
 - anyio runs on asyncio only (aiohttp and backoff are asyncio-only);
 - settings are isolated: no test reads the real environment, `./.env` or `~/.deepset-cloud/.env`;
-- every response is structured strictly, so drift between the emulator and the models fails a test.
+- every response is structured strictly, so drift between the emulator and the models fails a test;
+- faults set on the plugin's shared emulator end with the test that set them.
 """
 
 from __future__ import annotations
@@ -42,3 +43,13 @@ def strict_responses() -> Iterator[None]:
     previous = _converter.set_strict_responses(True)
     yield
     _converter.set_strict_responses(previous)
+
+
+@pytest.fixture(autouse=True)
+def clear_shared_emulator_faults(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each test that used the shared emulator, clear its faults (the plugin leaves them to its user)."""
+    yield
+    if "deepset_emulator" in request.fixturenames:
+        emulator = request.getfixturevalue("deepset_emulator")
+        if emulator.running:
+            emulator.clear_faults()

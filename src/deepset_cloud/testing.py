@@ -6,10 +6,15 @@ aiohttp are only imported when a fixture is used.
 
 - `deepset_emulator` (session): an emulator in a background thread on 127.0.0.1 with a temporary data dir.
   Attributes `api_url`, `api_key`, `admin_token`, `data_dir`; thread-safe helpers `set_faults(specs)`,
-  `clear_faults()`, `stats()`, `configure(**knobs)`, `reset()`. Faults are cleared after every test.
-- `workspace` (function): a fresh, unique workspace name.
-- `make_emulator` (function): `make_emulator(**EmulatorConfig_overrides)` starts another emulator
-  (e.g. with special limits, or on the same `data_dir` to test a restart); all are stopped at teardown.
+  `clear_faults()`, `stats()`, `configure(**knobs)`, `reset()`. It is shared by the whole session: faults
+  and runtime settings stay until you clear or change them (or use `deepset_make_emulator`).
+- `deepset_workspace` (function): a fresh, unique workspace name.
+- `deepset_make_emulator` (function): `deepset_make_emulator(**EmulatorConfig_overrides)` starts another
+  emulator (e.g. with special limits, a `clock=ManualClock()`, or on the same `data_dir` to test a
+  restart); all are stopped at teardown.
+
+Every fixture name starts with `deepset_`, and the plugin registers no autouse fixture, so it cannot
+collide with or run in your own tests unless you ask for it.
 """
 
 from __future__ import annotations
@@ -25,7 +30,13 @@ import pytest
 if TYPE_CHECKING:
     from deepset_cloud.emulator import ThreadedEmulator
 
-__all__ = ["TEST_ADMIN_TOKEN", "TEST_API_KEY", "deepset_emulator", "make_emulator", "workspace"]
+__all__ = [
+    "TEST_ADMIN_TOKEN",
+    "TEST_API_KEY",
+    "deepset_emulator",
+    "deepset_make_emulator",
+    "deepset_workspace",
+]
 
 TEST_API_KEY = "test-api-key"
 TEST_ADMIN_TOKEN = "test-admin-token"  # noqa: S105 (a test fixture value)
@@ -56,25 +67,18 @@ def deepset_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Threa
         emulator.stop()
 
 
-@pytest.fixture(autouse=True)
-def _deepset_emulator_clear_faults(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Clear injected faults after each test that used the shared emulator."""
-    yield
-    if "deepset_emulator" in request.fixturenames:
-        emulator = request.getfixturevalue("deepset_emulator")
-        if emulator.running:
-            emulator.clear_faults()
-
-
 @pytest.fixture
-def workspace() -> str:
+def deepset_workspace() -> str:
     """A fresh workspace name (created on first use by the emulator)."""
     return f"test-{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture
-def make_emulator(tmp_path: Path) -> Iterator[Callable[..., ThreadedEmulator]]:
-    """Factory: `make_emulator(**EmulatorConfig_overrides)` -> a started emulator, stopped at teardown."""
+def deepset_make_emulator(tmp_path: Path) -> Iterator[Callable[..., ThreadedEmulator]]:
+    """Factory: `deepset_make_emulator(**EmulatorConfig_overrides)` -> a started emulator, stopped at teardown.
+
+    Besides the `EmulatorConfig` fields it takes `host`, `port` and `clock` (e.g. a `ManualClock`).
+    """
     started: list[ThreadedEmulator] = []
     counter = itertools.count()
 

@@ -11,13 +11,13 @@ from .sdk_runner import SdkRunner
 
 
 @pytest.fixture
-def sdk(deepset_emulator: Any, workspace: str, tmp_path: Path) -> SdkRunner:
+def sdk(deepset_emulator: Any, deepset_workspace: str, tmp_path: Path) -> SdkRunner:
     """Runs the official SDK in isolated child processes against the shared emulator, in a fresh workspace."""
     sandbox = tmp_path / "sdk-sandbox"
     sandbox.mkdir()
     return SdkRunner(
         api_url=deepset_emulator.api_url,
         api_key=deepset_emulator.api_key,
-        workspace=workspace,
+        workspace=deepset_workspace,
         sandbox=sandbox,
     )

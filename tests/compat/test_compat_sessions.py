@@ -45,12 +45,12 @@ def wait_until_past(moment: str, deadline_s: float = 10.0) -> None:
 
 @pytest.mark.slow  # the SDK sleeps 2 s per ingestion poll / 1 s per retry
 def test_sessions_are_listed_and_inspected_with_statuses_and_counts(
-    make_emulator: Any, workspace: str, tmp_path: Path
+    deepset_make_emulator: Any, deepset_workspace: str, tmp_path: Path
 ) -> None:
-    emulator = make_emulator(session_ttl_s=1.0)
+    emulator = deepset_make_emulator(session_ttl_s=1.0)
     sandbox = tmp_path / "sdk-sandbox"
     sandbox.mkdir()
-    sdk = SdkRunner(emulator.api_url, emulator.api_key, workspace, sandbox)
+    sdk = SdkRunner(emulator.api_url, emulator.api_key, deepset_workspace, sandbox)
     good_names = build_folder_with_two_bad_files(tmp_path / "corpus")
 
     expiring = sdk.value(step("open_session", write_mode="FAIL"))

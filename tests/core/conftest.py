@@ -22,13 +22,13 @@ def fast_retry() -> RetryPolicy:
 
 @pytest.fixture
 async def client(
-    deepset_emulator: ThreadedEmulator, workspace: str, fast_retry: RetryPolicy
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str, fast_retry: RetryPolicy
 ) -> AsyncIterator[AsyncClient]:
     """An AsyncClient for the shared emulator with a fresh default workspace."""
     async with AsyncClient(
         api_key=deepset_emulator.api_key,
         api_url=deepset_emulator.api_url,
-        workspace_name=workspace,
+        workspace_name=deepset_workspace,
         retry=fast_retry,
     ) as client:
         yield client

@@ -122,12 +122,12 @@ print(result, process.num_fds() - baseline)
 
 @pytest.mark.slow
 def test_repeated_asyncio_run_leaks_no_sessions_or_fds(
-    deepset_emulator: ThreadedEmulator, workspace: str, tmp_path: object
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str, tmp_path: object
 ) -> None:
     env = {
         "API_KEY": deepset_emulator.api_key,
         "API_URL": deepset_emulator.api_url,
-        "DEFAULT_WORKSPACE_NAME": workspace,
+        "DEFAULT_WORKSPACE_NAME": deepset_workspace,
         "PATH": "",
         "PYTHONDEVMODE": "1",  # reports unclosed sockets, transports and sessions as ResourceWarnings
     }

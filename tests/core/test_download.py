@@ -177,8 +177,10 @@ async def test_file_dir_that_is_a_file_is_a_configuration_error(client: AsyncCli
 
 
 @pytest.mark.anyio
-async def test_listing_errors_are_raised(deepset_emulator: object, workspace: str, tmp_path: Path) -> None:
-    async with AsyncClient("wrong-key", deepset_emulator.api_url, workspace) as client:  # type: ignore[attr-defined]
+async def test_listing_errors_are_raised(
+    deepset_emulator: object, deepset_workspace: str, tmp_path: Path
+) -> None:
+    async with AsyncClient("wrong-key", deepset_emulator.api_url, deepset_workspace) as client:  # type: ignore[attr-defined]
         with pytest.raises(AuthenticationError):
             await client.download(file_dir=tmp_path, show_progress=False)
 

@@ -95,10 +95,10 @@ async def test_bad_batch_size_is_a_configuration_error(client: AsyncClient, batc
 
 
 async def test_timeout_bounds_the_whole_iteration(
-    deepset_emulator: ThreadedEmulator, workspace: str, fast_retry: RetryPolicy
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str, fast_retry: RetryPolicy
 ) -> None:
     async with AsyncClient(
-        deepset_emulator.api_key, deepset_emulator.api_url, workspace, retry=fast_retry
+        deepset_emulator.api_key, deepset_emulator.api_url, deepset_workspace, retry=fast_retry
     ) as client:
         await upload_many(client, 4)
         deepset_emulator.set_faults([{"route": "list_files", "latency_s": 0.3}])
@@ -131,8 +131,10 @@ async def test_list_upload_sessions_pages_through_every_session(client: AsyncCli
     assert expired == []
 
 
-async def test_expired_sessions_are_listed_as_expired(make_emulator: object, fast_retry: RetryPolicy) -> None:
-    emulator = make_emulator(session_ttl_s=0.001)  # type: ignore[operator]
+async def test_expired_sessions_are_listed_as_expired(
+    deepset_make_emulator: object, fast_retry: RetryPolicy
+) -> None:
+    emulator = deepset_make_emulator(session_ttl_s=0.001)  # type: ignore[operator]
     async with AsyncClient(emulator.api_key, emulator.api_url, "ws", retry=fast_retry) as client:
         session = await client._api.create_upload_session("ws", write_mode=WriteMode.KEEP)
         pages = [page async for page in client.list_upload_sessions(is_expired=True)]

@@ -16,11 +16,13 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def configured(deepset_emulator: ThreadedEmulator, workspace: str, monkeypatch: pytest.MonkeyPatch) -> str:
+def configured(
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str, monkeypatch: pytest.MonkeyPatch
+) -> str:
     monkeypatch.setenv("API_KEY", deepset_emulator.api_key)
     monkeypatch.setenv("API_URL", deepset_emulator.api_url + "/")
-    monkeypatch.setenv("DEFAULT_WORKSPACE_NAME", workspace)
-    return workspace
+    monkeypatch.setenv("DEFAULT_WORKSPACE_NAME", deepset_workspace)
+    return deepset_workspace
 
 
 async def all_names(**kwargs: object) -> list[str]:
@@ -69,9 +71,12 @@ async def test_every_function_works_from_environment_settings(configured: str, t
 
 
 async def test_explicit_arguments_override_the_environment(
-    configured: str, deepset_emulator: ThreadedEmulator, workspace: str, monkeypatch: pytest.MonkeyPatch
+    configured: str,
+    deepset_emulator: ThreadedEmulator,
+    deepset_workspace: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    other = workspace + "-other"
+    other = deepset_workspace + "-other"
     monkeypatch.setenv("API_KEY", "wrong")
     monkeypatch.setenv("API_URL", "http://127.0.0.1:9/api/v1")
     explicit = {"api_key": deepset_emulator.api_key, "api_url": deepset_emulator.api_url}

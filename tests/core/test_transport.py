@@ -92,9 +92,9 @@ async def test_workspace_with_special_characters_round_trips_through_the_emulato
 
 
 async def test_bad_key_is_an_authentication_error_that_does_not_leak_the_key(
-    deepset_emulator: ThreadedEmulator, workspace: str
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str
 ) -> None:
-    async with AsyncClient(SECRET, deepset_emulator.api_url, workspace) as client:
+    async with AsyncClient(SECRET, deepset_emulator.api_url, deepset_workspace) as client:
         with pytest.raises(AuthenticationError) as info:
             async for _ in client.list_files():
                 pass
@@ -110,9 +110,9 @@ async def test_unknown_session_is_not_found(client: AsyncClient) -> None:
 
 
 async def test_unknown_workspace_is_not_found_and_nothing_is_lost(
-    make_emulator: Callable[..., ThreadedEmulator], tmp_path: Path
+    deepset_make_emulator: Callable[..., ThreadedEmulator], tmp_path: Path
 ) -> None:
-    emulator = make_emulator(auto_create_workspaces=False)
+    emulator = deepset_make_emulator(auto_create_workspaces=False)
     few, many = tmp_path / "few", tmp_path / "many"
     for folder, count in ((few, 3), (many, 25)):
         folder.mkdir()

@@ -24,7 +24,9 @@ def django_project() -> None:
 
 
 @pytest.fixture
-def deepset_env(deepset_emulator: ThreadedEmulator, workspace: str, monkeypatch: pytest.MonkeyPatch) -> str:
+def deepset_env(
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str, monkeypatch: pytest.MonkeyPatch
+) -> str:
     """Point the facade at the emulator through the environment only; return this test's workspace.
 
     The views pass no credentials, so every upload and listing landing in this fresh workspace shows that
@@ -32,8 +34,8 @@ def deepset_env(deepset_emulator: ThreadedEmulator, workspace: str, monkeypatch:
     """
     monkeypatch.setenv("API_URL", deepset_emulator.api_url)
     monkeypatch.setenv("API_KEY", deepset_emulator.api_key)
-    monkeypatch.setenv("DEFAULT_WORKSPACE_NAME", workspace)
-    return workspace
+    monkeypatch.setenv("DEFAULT_WORKSPACE_NAME", deepset_workspace)
+    return deepset_workspace
 
 
 @pytest.fixture

@@ -20,6 +20,6 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 
 
 @pytest.fixture
-def api(http: aiohttp.ClientSession, deepset_emulator: ThreadedEmulator, workspace: str) -> Api:
+def api(http: aiohttp.ClientSession, deepset_emulator: ThreadedEmulator, deepset_workspace: str) -> Api:
     """An `Api` for the shared emulator and a fresh workspace."""
-    return Api(http, deepset_emulator, workspace)
+    return Api(http, deepset_emulator, deepset_workspace)

@@ -16,9 +16,9 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def private(http: aiohttp.ClientSession, make_emulator: Callable[..., ThreadedEmulator]) -> Api:
+def private(http: aiohttp.ClientSession, deepset_make_emulator: Callable[..., ThreadedEmulator]) -> Api:
     """An emulator of its own: these tests change global state (faults, config, reset)."""
-    return Api(http, make_emulator(), "ws")
+    return Api(http, deepset_make_emulator(), "ws")
 
 
 async def test_admin_requires_its_own_token(private: Api) -> None:
@@ -173,10 +173,10 @@ async def test_threaded_helpers_match_the_admin_api(private: Api) -> None:
 
 
 async def test_faults_from_config_are_seeded_and_deterministic(
-    http: aiohttp.ClientSession, make_emulator: Callable[..., ThreadedEmulator]
+    http: aiohttp.ClientSession, deepset_make_emulator: Callable[..., ThreadedEmulator]
 ) -> None:
     async def statuses(seed: int) -> list[int]:
-        emulator = make_emulator(seed=seed, faults=("route=list_files,rate=0.5,status=503",))
+        emulator = deepset_make_emulator(seed=seed, faults=("route=list_files,rate=0.5,status=503",))
         api = Api(http, emulator, "ws")
         result = [(await api.list_files()).status for _ in range(20)]
         emulator.stop()

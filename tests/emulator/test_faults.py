@@ -398,9 +398,9 @@ async def test_same_seed_same_faults_over_http(server: FaultyServer) -> None:
 
 @pytest.mark.anyio
 async def test_lost_response_stores_the_object_but_never_answers(
-    http: aiohttp.ClientSession, deepset_emulator: ThreadedEmulator, workspace: str
+    http: aiohttp.ClientSession, deepset_emulator: ThreadedEmulator, deepset_workspace: str
 ) -> None:
-    api = Api(http, deepset_emulator, workspace)
+    api = Api(http, deepset_emulator, deepset_workspace)
     session = await api.create_session()
     deepset_emulator.set_faults([{"route": "s3_post", "lose_response": True, "count": 1}])
     with pytest.raises((aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)):

@@ -141,9 +141,9 @@ async def test_direct_upload_rejects_meta_that_is_not_an_object_and_bad_write_mo
 
 
 async def test_direct_upload_too_large_is_413(
-    http: aiohttp.ClientSession, make_emulator: Callable[..., ThreadedEmulator]
+    http: aiohttp.ClientSession, deepset_make_emulator: Callable[..., ThreadedEmulator]
 ) -> None:
-    api = Api(http, make_emulator(max_direct_upload_bytes=1000), "ws")
+    api = Api(http, deepset_make_emulator(max_direct_upload_bytes=1000), "ws")
     reply = await api.upload("big.bin", b"x" * 1001, expect=413)
     assert "too large" in reply.json["errors"][0]
     await api.upload("ok.bin", b"x" * 1000)
@@ -232,9 +232,9 @@ async def test_list_cursor_with_a_literal_space_in_the_query_string(api: Api) ->
 
 
 async def test_search_index_lag(
-    http: aiohttp.ClientSession, make_emulator: Callable[..., ThreadedEmulator]
+    http: aiohttp.ClientSession, deepset_make_emulator: Callable[..., ThreadedEmulator]
 ) -> None:
-    api = Api(http, make_emulator(search_index_lag_s=0.3), "ws")
+    api = Api(http, deepset_make_emulator(search_index_lag_s=0.3), "ws")
     await api.upload("a.txt", b"needle", {"k": "v"})
     assert (await api.list_files()).json["total"] == 1  # plain listing sees it at once
     assert (await api.list_files(name="a.t")).json["total"] == 1
@@ -264,9 +264,9 @@ async def test_list_rejects_bad_parameters(api: Api) -> None:
 
 
 async def test_timestamp_style_plus_offset(
-    http: aiohttp.ClientSession, make_emulator: Callable[..., ThreadedEmulator]
+    http: aiohttp.ClientSession, deepset_make_emulator: Callable[..., ThreadedEmulator]
 ) -> None:
-    api = Api(http, make_emulator(timestamp_style="+00:00"), "ws")
+    api = Api(http, deepset_make_emulator(timestamp_style="+00:00"), "ws")
     await api.upload("a.txt", b"x")
     (item,) = await api.list_all()
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$", item["created_at"])
@@ -313,9 +313,9 @@ async def test_create_and_delete_workspace(api: Api) -> None:
 
 
 async def test_unknown_workspace_is_404_without_auto_create(
-    http: aiohttp.ClientSession, make_emulator: Callable[..., ThreadedEmulator]
+    http: aiohttp.ClientSession, deepset_make_emulator: Callable[..., ThreadedEmulator]
 ) -> None:
-    api = Api(http, make_emulator(auto_create_workspaces=False), "nope")
+    api = Api(http, deepset_make_emulator(auto_create_workspaces=False), "nope")
     reply = await api.list_files()
     assert reply.status == 404
     assert "not found" in reply.json["errors"][0]

@@ -24,10 +24,10 @@ def _retarget(session: dict[str, Any], emulator: ThreadedEmulator) -> dict[str, 
 
 
 async def test_files_sessions_and_objects_survive_a_restart(
-    http: aiohttp.ClientSession, make_emulator: Callable[..., ThreadedEmulator], tmp_path: Path
+    http: aiohttp.ClientSession, deepset_make_emulator: Callable[..., ThreadedEmulator], tmp_path: Path
 ) -> None:
     data_dir = tmp_path / "state"
-    first = Api(http, make_emulator(data_dir=data_dir), "ws")
+    first = Api(http, deepset_make_emulator(data_dir=data_dir), "ws")
     file_id = (await first.upload("kept.txt", b"kept bytes", {"k": "v"})).json["file_id"]
     done = await first.upload_session({"ingested.txt": b"ingested"}, "OVERWRITE")
     open_session = await first.create_session("FAIL")
@@ -35,7 +35,7 @@ async def test_files_sessions_and_objects_survive_a_restart(
     before = await first.list_all()
     first.emulator.stop()
 
-    second = Api(http, make_emulator(data_dir=data_dir), "ws")
+    second = Api(http, deepset_make_emulator(data_dir=data_dir), "ws")
     assert await second.list_all() == before
     assert (await second.call("GET", f"files/{file_id}")).body == b"kept bytes"
     assert (await second.call("GET", f"files/{file_id}/meta")).json == {"k": "v"}
@@ -54,10 +54,10 @@ async def test_files_sessions_and_objects_survive_a_restart(
 
 
 async def test_ingestion_resumes_after_a_restart(
-    http: aiohttp.ClientSession, make_emulator: Callable[..., ThreadedEmulator], tmp_path: Path
+    http: aiohttp.ClientSession, deepset_make_emulator: Callable[..., ThreadedEmulator], tmp_path: Path
 ) -> None:
     data_dir = tmp_path / "state"
-    first = Api(http, make_emulator(data_dir=data_dir, ingest_delay_s=3600), "ws")
+    first = Api(http, deepset_make_emulator(data_dir=data_dir, ingest_delay_s=3600), "ws")
     session = await first.upload_session(
         {"a.txt": b"a", "a.txt.meta.json": b'{"x": 1}', "b.txt": b"b"}, wait=False
     )
@@ -67,7 +67,7 @@ async def test_ingestion_resumes_after_a_restart(
     }
     first.emulator.stop()
 
-    second = Api(http, make_emulator(data_dir=data_dir, ingest_delay_s=0.01), "ws")
+    second = Api(http, deepset_make_emulator(data_dir=data_dir, ingest_delay_s=0.01), "ws")
     counts = await second.wait_ingested(session["session_id"], 2)
     assert counts == {"failed_files": 0, "finished_files": 2}
     assert {i["name"]: i["meta"] for i in await second.list_all()} == {"a.txt": {"x": 1}, "b.txt": {}}
@@ -145,10 +145,10 @@ async def test_failed_starts_leave_no_open_database(tmp_path: Path) -> None:
 
 
 async def test_a_restart_removes_blobs_left_by_a_crash_and_keeps_the_rest(
-    http: aiohttp.ClientSession, make_emulator: Callable[..., ThreadedEmulator], tmp_path: Path
+    http: aiohttp.ClientSession, deepset_make_emulator: Callable[..., ThreadedEmulator], tmp_path: Path
 ) -> None:
     data_dir = tmp_path / "state"
-    first = Api(http, make_emulator(data_dir=data_dir), "ws")
+    first = Api(http, deepset_make_emulator(data_dir=data_dir), "ws")
     large = b"x" * (200 * 1024)  # above the inline limit: stored as a blob file
     file_id = (await first.upload("large.bin", large, {})).json["file_id"]
     first.emulator.stop()
@@ -158,6 +158,6 @@ async def test_a_restart_removes_blobs_left_by_a_crash_and_keeps_the_rest(
     orphan = blob_files[0].parent / "mp-123-deadbeef-7.part"
     orphan.write_bytes(b"half a request body")
 
-    second = Api(http, make_emulator(data_dir=data_dir), "ws")
+    second = Api(http, deepset_make_emulator(data_dir=data_dir), "ws")
     assert not orphan.exists()
     assert (await second.call("GET", f"files/{file_id}")).body == large

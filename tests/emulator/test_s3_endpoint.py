@@ -71,9 +71,9 @@ async def test_reposting_the_same_key_replaces_the_object(api: Api) -> None:
 
 
 async def test_concurrent_posts_of_one_key_leave_exactly_one_whole_object(
-    http: aiohttp.ClientSession, make_emulator: Callable[..., ThreadedEmulator]
+    http: aiohttp.ClientSession, deepset_make_emulator: Callable[..., ThreadedEmulator]
 ) -> None:
-    emulator = make_emulator()
+    emulator = deepset_make_emulator()
     api = Api(http, emulator, "ws")
     session = await api.create_session()
     # Big bodies are streamed into blob files while the others arrive; small ones stay inline.
@@ -122,9 +122,9 @@ async def test_wrong_key_prefix_is_access_denied(api: Api) -> None:
 
 
 async def test_rejected_posts_leave_no_blobs(
-    http: aiohttp.ClientSession, make_emulator: Callable[..., ThreadedEmulator]
+    http: aiohttp.ClientSession, deepset_make_emulator: Callable[..., ThreadedEmulator]
 ) -> None:
-    emulator = make_emulator()
+    emulator = deepset_make_emulator()
     api = Api(http, emulator, "ws")
     session = await api.create_session()
     big = b"z" * 200_000  # larger than the inline limit: streamed into a blob file
@@ -136,10 +136,10 @@ async def test_rejected_posts_leave_no_blobs(
 
 
 async def test_expired_policy_is_access_denied(
-    http: aiohttp.ClientSession, make_emulator: Callable[..., ThreadedEmulator]
+    http: aiohttp.ClientSession, deepset_make_emulator: Callable[..., ThreadedEmulator]
 ) -> None:
     clock = ManualClock()
-    api = Api(http, make_emulator(session_ttl_s=60, clock=clock), "ws")
+    api = Api(http, deepset_make_emulator(session_ttl_s=60, clock=clock), "ws")
     session = await api.create_session()
     assert (await api.s3_post(session, "early.txt", b"x")).status == 204
     clock.advance(60)
@@ -149,9 +149,9 @@ async def test_expired_policy_is_access_denied(
 
 
 async def test_too_large_object_is_entity_too_large(
-    http: aiohttp.ClientSession, make_emulator: Callable[..., ThreadedEmulator]
+    http: aiohttp.ClientSession, deepset_make_emulator: Callable[..., ThreadedEmulator]
 ) -> None:
-    emulator = make_emulator(max_object_bytes=100)
+    emulator = deepset_make_emulator(max_object_bytes=100)
     api = Api(http, emulator, "ws")
     session = await api.create_session()
     reply = await api.s3_post(session, "big.bin", b"x" * 101)
@@ -214,9 +214,9 @@ async def test_post_to_deleted_workspace_session_is_rejected(api: Api) -> None:
 
 
 async def test_max_files_per_session(
-    http: aiohttp.ClientSession, make_emulator: Callable[..., ThreadedEmulator]
+    http: aiohttp.ClientSession, deepset_make_emulator: Callable[..., ThreadedEmulator]
 ) -> None:
-    api = Api(http, make_emulator(max_files_per_session=2), "ws")
+    api = Api(http, deepset_make_emulator(max_files_per_session=2), "ws")
     session = await api.create_session()
     assert (await api.s3_post(session, "a.txt", b"x")).status == 204
     assert (await api.s3_post(session, "a.txt.meta.json", b"{}")).status == 204
@@ -263,9 +263,9 @@ async def test_success_action_status_201(api: Api) -> None:
 
 
 async def test_stopping_with_a_large_post_in_flight_leaves_no_spool_file(
-    http: aiohttp.ClientSession, make_emulator: Callable[..., ThreadedEmulator]
+    http: aiohttp.ClientSession, deepset_make_emulator: Callable[..., ThreadedEmulator]
 ) -> None:
-    emulator = make_emulator()
+    emulator = deepset_make_emulator()
     api = Api(http, emulator, "ws")
     session = await api.create_session()
     config = session["aws_prefixed_request_config"]

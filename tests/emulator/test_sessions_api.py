@@ -75,10 +75,10 @@ async def test_list_sessions_pages_statuses_and_write_modes(api: Api) -> None:
 
 
 async def test_expired_sessions(
-    http: aiohttp.ClientSession, make_emulator: Callable[..., ThreadedEmulator]
+    http: aiohttp.ClientSession, deepset_make_emulator: Callable[..., ThreadedEmulator]
 ) -> None:
     clock = ManualClock()
-    emulator = make_emulator(session_ttl_s=60, clock=clock)
+    emulator = deepset_make_emulator(session_ttl_s=60, clock=clock)
     api = Api(http, emulator, "ws")
     session = await api.create_session()
     assert (await api.s3_post(session, "a.txt", b"never ingested")).status == 204
@@ -127,9 +127,9 @@ async def test_close_twice_unknown_and_foreign_sessions(api: Api, http: aiohttp.
 
 
 async def test_max_open_sessions(
-    http: aiohttp.ClientSession, make_emulator: Callable[..., ThreadedEmulator]
+    http: aiohttp.ClientSession, deepset_make_emulator: Callable[..., ThreadedEmulator]
 ) -> None:
-    api = Api(http, make_emulator(max_open_sessions=2), "ws")
+    api = Api(http, deepset_make_emulator(max_open_sessions=2), "ws")
     first = await api.create_session()
     await api.create_session()
     reply = await api.call("POST", "upload_sessions", json={"write_mode": "KEEP"})
@@ -141,9 +141,11 @@ async def test_max_open_sessions(
 
 
 async def test_open_session_limit_per_account(
-    http: aiohttp.ClientSession, make_emulator: Callable[..., ThreadedEmulator]
+    http: aiohttp.ClientSession, deepset_make_emulator: Callable[..., ThreadedEmulator]
 ) -> None:
-    emulator = make_emulator(api_keys=("key-a", "key-b"), max_open_sessions=2, open_session_scope="account")
+    emulator = deepset_make_emulator(
+        api_keys=("key-a", "key-b"), max_open_sessions=2, open_session_scope="account"
+    )
     alice = Api(http, emulator, "ws-1")
     bob = Api(http, emulator, "ws-1")
     bob.auth = {"Authorization": "Bearer key-b"}

@@ -42,12 +42,12 @@ def _last_output(cell: nbformat.NotebookNode) -> str:
 
 @pytest.mark.slow
 def test_sync_facade_works_in_a_jupyter_kernel_without_warnings(
-    deepset_emulator: ThreadedEmulator, workspace: str, monkeypatch: pytest.MonkeyPatch
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The kernel process inherits this environment.
     monkeypatch.setenv("NB_API_KEY", deepset_emulator.api_key)
     monkeypatch.setenv("NB_API_URL", deepset_emulator.api_url)
-    monkeypatch.setenv("NB_WORKSPACE", workspace)
+    monkeypatch.setenv("NB_WORKSPACE", deepset_workspace)
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in CELLS])
     client = NotebookClient(notebook, timeout=120, kernel_name="python3", allow_errors=False)
     client.execute()

@@ -55,14 +55,16 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def keyed_emulator(make_emulator: Callable[..., ThreadedEmulator]) -> ThreadedEmulator:
+def keyed_emulator(deepset_make_emulator: Callable[..., ThreadedEmulator]) -> ThreadedEmulator:
     """An emulator whose only valid key is unique to this test (`emulator.api_key`)."""
-    return make_emulator(api_keys=(new_key(),), ingest_delay_s=0.01)
+    return deepset_make_emulator(api_keys=(new_key(),), ingest_delay_s=0.01)
 
 
-async def test_connection_refused(workspace: str) -> None:
+async def test_connection_refused(deepset_workspace: str) -> None:
     key = new_key()
-    async with AsyncClient(key, f"http://127.0.0.1:{free_port()}/api/v1", workspace, retry=FAST) as client:
+    async with AsyncClient(
+        key, f"http://127.0.0.1:{free_port()}/api/v1", deepset_workspace, retry=FAST
+    ) as client:
         with pytest.raises(ConnectError) as caught:
             await client.list_upload_sessions().__anext__()
     assert_hidden(caught.value, key)
@@ -86,29 +88,31 @@ async def test_timeout() -> None:
 
 
 async def test_unauthorized_through_the_module_functions(
-    keyed_emulator: ThreadedEmulator, workspace: str
+    keyed_emulator: ThreadedEmulator, deepset_workspace: str
 ) -> None:
     key = new_key()  # not the emulator's
     with pytest.raises(AuthenticationError) as caught:
         async for _ in async_files.list_files(
-            api_key=key, api_url=keyed_emulator.api_url, workspace_name=workspace
+            api_key=key, api_url=keyed_emulator.api_url, workspace_name=deepset_workspace
         ):
             pass
     assert_hidden(caught.value, key)
 
 
-def test_unauthorized_through_the_sync_facade(keyed_emulator: ThreadedEmulator, workspace: str) -> None:
+def test_unauthorized_through_the_sync_facade(
+    keyed_emulator: ThreadedEmulator, deepset_workspace: str
+) -> None:
     key = new_key()
     with pytest.raises(AuthenticationError) as caught:
         sync_files.get_upload_session(
-            uuid.uuid4(), api_key=key, api_url=keyed_emulator.api_url, workspace_name=workspace
+            uuid.uuid4(), api_key=key, api_url=keyed_emulator.api_url, workspace_name=deepset_workspace
         )
     assert_hidden(caught.value, key)
 
 
-async def test_server_error_after_retries(keyed_emulator: ThreadedEmulator, workspace: str) -> None:
+async def test_server_error_after_retries(keyed_emulator: ThreadedEmulator, deepset_workspace: str) -> None:
     keyed_emulator.set_faults([{"route": "list_sessions", "status": 500}])
-    client = AsyncClient(keyed_emulator.api_key, keyed_emulator.api_url, workspace, retry=FAST)
+    client = AsyncClient(keyed_emulator.api_key, keyed_emulator.api_url, deepset_workspace, retry=FAST)
     async with client:
         with pytest.raises(ServerError) as caught:
             await client.list_upload_sessions().__anext__()
@@ -116,11 +120,13 @@ async def test_server_error_after_retries(keyed_emulator: ThreadedEmulator, work
     assert_hidden(caught.value, keyed_emulator.api_key)
 
 
-async def test_storage_failure(keyed_emulator: ThreadedEmulator, workspace: str) -> None:
+async def test_storage_failure(keyed_emulator: ThreadedEmulator, deepset_workspace: str) -> None:
     keyed_emulator.set_faults([{"route": "s3_post", "status": 500}, {"route": "s3_post", "drop": True}])
     texts = [DeepsetCloudFile(text=f"t{i}", name=f"t{i}.txt") for i in range(25)]  # a session upload
     errors: list[BaseException] = []
-    async with AsyncClient(keyed_emulator.api_key, keyed_emulator.api_url, workspace, retry=FAST) as client:
+    async with AsyncClient(
+        keyed_emulator.api_key, keyed_emulator.api_url, deepset_workspace, retry=FAST
+    ) as client:
         try:
             report = await client.upload_texts(texts, show_progress=False, blocking=False)
         except DeepsetCloudError as raised:
@@ -132,15 +138,17 @@ async def test_storage_failure(keyed_emulator: ThreadedEmulator, workspace: str)
         assert_hidden(error, keyed_emulator.api_key)
 
 
-async def test_ingestion_timeout(make_emulator: Callable[..., ThreadedEmulator], workspace: str) -> None:
-    emulator = make_emulator(api_keys=(new_key(),), ingest_delay_s=30)
+async def test_ingestion_timeout(
+    deepset_make_emulator: Callable[..., ThreadedEmulator], deepset_workspace: str
+) -> None:
+    emulator = deepset_make_emulator(api_keys=(new_key(),), ingest_delay_s=30)
     texts = [DeepsetCloudFile(text=f"t{i}", name=f"t{i}.txt") for i in range(25)]
     with pytest.raises(IngestionTimeoutError) as caught:
         await async_files.upload_texts(
             texts,
             api_key=emulator.api_key,
             api_url=emulator.api_url,
-            workspace_name=workspace,
+            workspace_name=deepset_workspace,
             timeout_s=1,
             show_progress=False,
         )

@@ -33,23 +33,27 @@ def texts(count: int, prefix: str = "doc") -> list[DeepsetCloudFile]:
 
 
 def test_module_functions_upload_list_and_inspect_a_session(
-    deepset_emulator: ThreadedEmulator, workspace: str
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str
 ) -> None:
     credentials: dict[str, Any] = {"api_key": deepset_emulator.api_key, "api_url": deepset_emulator.api_url}
-    report = files.upload_texts(texts(25), workspace_name=workspace, show_progress=False, **credentials)
+    report = files.upload_texts(
+        texts(25), workspace_name=deepset_workspace, show_progress=False, **credentials
+    )
     assert (report.successful_upload_count, report.failed_upload_count) == (25, 0)
     assert len(report.session_ids) == 1  # more than the direct-upload threshold: one upload session
 
-    pages = list(files.list_files(workspace_name=workspace, batch_size=10, **credentials))
+    pages = list(files.list_files(workspace_name=deepset_workspace, batch_size=10, **credentials))
     assert [len(page) for page in pages] == [10, 10, 5]
     assert sorted(file.name for page in pages for file in page) == sorted(f"doc-{i}.txt" for i in range(25))
 
-    status = files.get_upload_session(report.session_ids[0], workspace_name=workspace, **credentials)
+    status = files.get_upload_session(report.session_ids[0], workspace_name=deepset_workspace, **credentials)
     assert status.session_id == report.session_ids[0]
     assert status.ingestion_status.finished_files == 25
 
     sessions = [
-        s for page in files.list_upload_sessions(workspace_name=workspace, **credentials) for s in page
+        s
+        for page in files.list_upload_sessions(workspace_name=deepset_workspace, **credentials)
+        for s in page
     ]
     assert [(s.session_id, s.status) for s in sessions] == [
         (report.session_ids[0], UploadSessionStatusEnum.CLOSED)
@@ -57,7 +61,7 @@ def test_module_functions_upload_list_and_inspect_a_session(
 
 
 def test_module_functions_reuse_one_http_session_on_the_loop_thread(
-    deepset_emulator: ThreadedEmulator, workspace: str
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str
 ) -> None:
     credentials: dict[str, Any] = {"api_key": deepset_emulator.api_key, "api_url": deepset_emulator.api_url}
 
@@ -65,18 +69,20 @@ def test_module_functions_reuse_one_http_session_on_the_loop_thread(
         client = _client_cache.cached_client(**credentials)
         return id(await client._transport.http_session())
 
-    report = files.upload_texts(texts(2), workspace_name=workspace, show_progress=False, **credentials)
+    report = files.upload_texts(
+        texts(2), workspace_name=deepset_workspace, show_progress=False, **credentials
+    )
     first = _portal.run(pool_identity)
     for _ in range(3):
-        assert list(files.list_files(workspace_name=workspace, **credentials))
+        assert list(files.list_files(workspace_name=deepset_workspace, **credentials))
     with pytest.raises(DeepsetCloudError):
-        files.get_upload_session(UUID(int=1), workspace_name=workspace, **credentials)
+        files.get_upload_session(UUID(int=1), workspace_name=deepset_workspace, **credentials)
     assert _portal.run(pool_identity) == first
     assert report.successful_upload_count == 2
 
 
-def test_client_uploads_lists_and_closes(deepset_emulator: ThreadedEmulator, workspace: str) -> None:
-    with Client(deepset_emulator.api_key, deepset_emulator.api_url, workspace) as client:
+def test_client_uploads_lists_and_closes(deepset_emulator: ThreadedEmulator, deepset_workspace: str) -> None:
+    with Client(deepset_emulator.api_key, deepset_emulator.api_url, deepset_workspace) as client:
         assert repr(client).startswith("Client(")
         report = client.upload_texts(texts(3, "small"), show_progress=False)
         assert report.successful_upload_count == 3
@@ -90,8 +96,8 @@ def test_client_uploads_lists_and_closes(deepset_emulator: ThreadedEmulator, wor
         client.upload_texts(texts(1), show_progress=False)
 
 
-def test_sixteen_threads_share_one_client(deepset_emulator: ThreadedEmulator, workspace: str) -> None:
-    with Client(deepset_emulator.api_key, deepset_emulator.api_url, workspace) as client:
+def test_sixteen_threads_share_one_client(deepset_emulator: ThreadedEmulator, deepset_workspace: str) -> None:
+    with Client(deepset_emulator.api_key, deepset_emulator.api_url, deepset_workspace) as client:
         report = client.upload_texts(texts(21, "many"), show_progress=False)  # over the direct threshold
         (session_id,) = report.session_ids
 
@@ -104,13 +110,15 @@ def test_sixteen_threads_share_one_client(deepset_emulator: ThreadedEmulator, wo
 
 @pytest.mark.anyio
 async def test_a_sync_call_inside_a_running_loop_works_with_a_warning(
-    deepset_emulator: ThreadedEmulator, workspace: str
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str
 ) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         pages = list(
             files.list_files(
-                api_key=deepset_emulator.api_key, api_url=deepset_emulator.api_url, workspace_name=workspace
+                api_key=deepset_emulator.api_key,
+                api_url=deepset_emulator.api_url,
+                workspace_name=deepset_workspace,
             )
         )
     assert [file for page in pages for file in page] == []
@@ -118,13 +126,15 @@ async def test_a_sync_call_inside_a_running_loop_works_with_a_warning(
 
 
 def test_ctrl_c_in_the_middle_of_a_sync_upload_closes_the_session(
-    deepset_emulator: ThreadedEmulator, workspace: str
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str
 ) -> None:
     credentials: dict[str, Any] = {"api_key": deepset_emulator.api_key, "api_url": deepset_emulator.api_url}
     deepset_emulator.set_faults([{"route": "s3_post", "latency_s": 3.0}])  # uploads stall mid-way
 
     def session_opened() -> bool:
-        return any(page for page in files.list_upload_sessions(workspace_name=workspace, **credentials))
+        return any(
+            page for page in files.list_upload_sessions(workspace_name=deepset_workspace, **credentials)
+        )
 
     finished = run_script(
         """
@@ -143,12 +153,14 @@ def test_ctrl_c_in_the_middle_of_a_sync_upload_closes_the_session(
         """,
         deepset_emulator.api_key,
         deepset_emulator.api_url,
-        workspace,
+        deepset_workspace,
         interrupt_when=session_opened,
     )
     assert (finished.returncode, finished.stdout, finished.stderr) == (0, ["KeyboardInterrupt"], "")
     sessions = [
-        s for page in files.list_upload_sessions(workspace_name=workspace, **credentials) for s in page
+        s
+        for page in files.list_upload_sessions(workspace_name=deepset_workspace, **credentials)
+        for s in page
     ]
     assert [session.status for session in sessions] == [UploadSessionStatusEnum.CLOSED]
     wait_until(lambda: requests_in_flight(deepset_emulator) == 0)  # leave no stalled handler behind
@@ -165,7 +177,7 @@ def requests_in_flight(emulator: ThreadedEmulator) -> int:
 
 
 def test_a_forked_child_uses_the_facade_after_the_parent_did(
-    deepset_emulator: ThreadedEmulator, workspace: str
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str
 ) -> None:
     finished = run_script(
         """
@@ -201,7 +213,7 @@ def test_a_forked_child_uses_the_facade_after_the_parent_did(
         """,
         deepset_emulator.api_key,
         deepset_emulator.api_url,
-        workspace,
+        deepset_workspace,
         warnings=FORK_OK,
     )
     assert (finished.returncode, finished.stderr) == (0, "")
@@ -214,7 +226,7 @@ def test_a_forked_child_uses_the_facade_after_the_parent_did(
 
 
 def test_exit_without_closing_anything_is_prompt_and_quiet(
-    deepset_emulator: ThreadedEmulator, workspace: str
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str
 ) -> None:
     finished = run_script(
         """
@@ -233,6 +245,6 @@ def test_exit_without_closing_anything_is_prompt_and_quiet(
         """,
         deepset_emulator.api_key,
         deepset_emulator.api_url,
-        workspace,
+        deepset_workspace,
     )
     assert (finished.returncode, finished.stdout, finished.stderr) == (0, ["1", "done"], "")

@@ -46,11 +46,11 @@ def _run(emulator: ThreadedEmulator, workspace: str, body: str) -> list[str]:
 
 @pytest.mark.parametrize("calls_before_fork", [1, 5])
 def test_raw_fork_child_exits_through_interpreter_shutdown_and_the_parent_keeps_working(
-    deepset_emulator: ThreadedEmulator, workspace: str, calls_before_fork: int
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str, calls_before_fork: int
 ) -> None:
     stdout = _run(
         deepset_emulator,
-        workspace,
+        deepset_workspace,
         f"""
 for i in range({calls_before_fork}):
     upload(f"parent-{{i}}.txt")
@@ -76,13 +76,13 @@ for round in range(3):
 
 
 def test_a_child_that_falls_off_the_end_of_the_program_leaves_the_parent_working(
-    deepset_emulator: ThreadedEmulator, workspace: str
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str
 ) -> None:
     # The program's end (not sys.exit) in the child: the interpreter finalizes everything it holds,
     # including a `Client` the parent created and used.
     stdout = _run(
         deepset_emulator,
-        workspace,
+        deepset_workspace,
         """
 client = Client(api_key, api_url, workspace)
 client.upload_texts([DeepsetCloudFile(text="p", name="p.txt")], show_progress=False)
@@ -99,11 +99,11 @@ else:
 
 
 def test_a_fork_pool_after_many_calls_leaves_the_parent_working(
-    deepset_emulator: ThreadedEmulator, workspace: str
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str
 ) -> None:
     stdout = _run(
         deepset_emulator,
-        workspace,
+        deepset_workspace,
         """
 import multiprocessing
 

@@ -12,9 +12,9 @@ from ._harness import Harness, make_harness
 
 
 @pytest.fixture
-async def harness(deepset_emulator: ThreadedEmulator, workspace: str) -> AsyncIterator[Harness]:
+async def harness(deepset_emulator: ThreadedEmulator, deepset_workspace: str) -> AsyncIterator[Harness]:
     """The pipeline against the shared emulator, in a fresh workspace."""
-    built, transport = await make_harness(deepset_emulator, workspace)
+    built, transport = await make_harness(deepset_emulator, deepset_workspace)
     try:
         yield built
     finally:

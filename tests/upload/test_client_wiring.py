@@ -15,13 +15,13 @@ pytestmark = pytest.mark.anyio
 
 
 async def test_async_client_uploads_paths_texts_and_bytes(
-    deepset_emulator: ThreadedEmulator, workspace: str, tmp_path: Path
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str, tmp_path: Path
 ) -> None:
     expected = write_tree(tmp_path / "docs", 23, meta_every=5)
     (tmp_path / "docs" / "skip.png").write_bytes(b"png")
 
     async with AsyncClient(
-        api_key=deepset_emulator.api_key, api_url=deepset_emulator.api_url, workspace_name=workspace
+        api_key=deepset_emulator.api_key, api_url=deepset_emulator.api_url, workspace_name=deepset_workspace
     ) as client:
         paths = await client.upload([tmp_path / "docs"], show_progress=False, write_mode=WriteMode.OVERWRITE)
         texts = await client.upload_texts(

@@ -116,13 +116,13 @@ async def test_session_that_cannot_be_created_raises(harness: Harness, tmp_path:
 
 
 async def test_short_lived_sessions_roll_over_before_they_expire(
-    make_emulator: Callable[..., ThreadedEmulator], workspace: str, tmp_path: Path
+    deepset_make_emulator: Callable[..., ThreadedEmulator], deepset_workspace: str, tmp_path: Path
 ) -> None:
     # Sessions live 1.5 s; a session older than 0.2 s takes no new file. Each post takes >= 20 ms and
     # they run one at a time, so the 30 posts take >= 0.6 s and must span several sessions.
-    emulator = make_emulator(session_ttl_s=1.5)
+    emulator = deepset_make_emulator(session_ttl_s=1.5)
     emulator.set_faults([{"route": "s3_post", "latency_s": 0.02}])
-    harness, transport = await make_harness(emulator, workspace)
+    harness, transport = await make_harness(emulator, deepset_workspace)
     expected = write_tree(tmp_path, 30)
     try:
         report = await harness.upload_paths(
@@ -170,13 +170,13 @@ async def test_a_session_closed_by_someone_else_fails_the_rest_but_returns_a_rep
 
 
 async def test_an_aborted_upload_still_reports_what_it_uploaded(
-    make_emulator: Callable[..., ThreadedEmulator], workspace: str, tmp_path: Path
+    deepset_make_emulator: Callable[..., ThreadedEmulator], deepset_workspace: str, tmp_path: Path
 ) -> None:
     # One open session allowed; sessions of 10 objects. The producer needs the second session while the
     # first still has posts in flight (slowed down), so creating it fails with 409 and aborts the upload.
-    emulator = make_emulator(max_open_sessions=1)
+    emulator = deepset_make_emulator(max_open_sessions=1)
     emulator.set_faults([{"route": "s3_post", "latency_s": 0.02}])
-    harness, transport = await make_harness(emulator, workspace)
+    harness, transport = await make_harness(emulator, deepset_workspace)
     write_tree(tmp_path, 25)
     try:
         with pytest.raises(ConflictError) as info:

@@ -108,10 +108,10 @@ async def test_cancellation_mid_upload_closes_the_session(harness: Harness, tmp_
 
 
 async def test_ingestion_timeout_carries_the_session_ids(
-    make_emulator: Callable[..., ThreadedEmulator], workspace: str, tmp_path: Path
+    deepset_make_emulator: Callable[..., ThreadedEmulator], deepset_workspace: str, tmp_path: Path
 ) -> None:
-    slow = make_emulator(ingest_delay_s=60)
-    harness, transport = await make_harness(slow, workspace)
+    slow = deepset_make_emulator(ingest_delay_s=60)
+    harness, transport = await make_harness(slow, deepset_workspace)
     write_tree(tmp_path, 25)
     try:
         with pytest.raises(IngestionTimeoutError) as caught:
