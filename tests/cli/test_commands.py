@@ -24,10 +24,13 @@ def _corpus(root: Path, count: int = 2) -> Path:
 
 
 def test_upload_list_and_download_as_tables(
-    deepset_emulator: ThreadedEmulator, workspace: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    deepset_emulator: ThreadedEmulator,
+    deepset_workspace: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     corpus = _corpus(tmp_path)
-    options = credentials(deepset_emulator, workspace)
+    options = credentials(deepset_emulator, deepset_workspace)
 
     assert cli.main(["upload", str(corpus), *options]) == 0
     out = capsys.readouterr().out
@@ -47,10 +50,13 @@ def test_upload_list_and_download_as_tables(
 
 
 def test_json_output_of_every_listing_and_report(
-    deepset_emulator: ThreadedEmulator, workspace: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    deepset_emulator: ThreadedEmulator,
+    deepset_workspace: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     corpus = _corpus(tmp_path, count=25)  # more than 20 objects: the session path
-    options = credentials(deepset_emulator, workspace)
+    options = credentials(deepset_emulator, deepset_workspace)
 
     assert cli.main(["upload", str(corpus), "--json", *options]) == 0
     report = json.loads(capsys.readouterr().out)
@@ -93,10 +99,13 @@ def test_json_output_of_every_listing_and_report(
 
 
 def test_direct_upload_failures_are_named_and_exit_1(
-    deepset_emulator: ThreadedEmulator, workspace: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    deepset_emulator: ThreadedEmulator,
+    deepset_workspace: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     corpus = _corpus(tmp_path, count=3)
-    options = credentials(deepset_emulator, workspace)
+    options = credentials(deepset_emulator, deepset_workspace)
     assert cli.main(["upload", str(corpus), *options]) == 0
     capsys.readouterr()
 
@@ -117,10 +126,13 @@ def test_direct_upload_failures_are_named_and_exit_1(
 
 
 def test_files_that_fail_ingestion_exit_1(
-    deepset_emulator: ThreadedEmulator, workspace: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    deepset_emulator: ThreadedEmulator,
+    deepset_workspace: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     corpus = _corpus(tmp_path, count=30)
-    options = credentials(deepset_emulator, workspace)
+    options = credentials(deepset_emulator, deepset_workspace)
     assert cli.main(["upload", str(corpus), *options]) == 0
     capsys.readouterr()
 

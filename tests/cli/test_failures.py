@@ -46,7 +46,7 @@ def test_a_missing_api_key_is_a_configuration_error(tmp_path: Path) -> None:
 
 
 def test_a_wrong_key_is_one_line_without_the_key_and_debug_shows_the_traceback(
-    deepset_emulator: ThreadedEmulator, workspace: str, tmp_path: Path
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str, tmp_path: Path
 ) -> None:
     secret = "wrong-key-0123456789"
     args = [
@@ -56,7 +56,7 @@ def test_a_wrong_key_is_one_line_without_the_key_and_debug_shows_the_traceback(
         "--api-url",
         deepset_emulator.api_url,
         "--workspace-name",
-        workspace,
+        deepset_workspace,
     ]
     result = run(args, env=clean_env(tmp_path))
     assert result.returncode == 2
@@ -73,7 +73,7 @@ def test_a_wrong_key_is_one_line_without_the_key_and_debug_shows_the_traceback(
 
 
 def test_an_api_url_that_is_not_the_api_is_a_configuration_error(
-    deepset_emulator: ThreadedEmulator, workspace: str, tmp_path: Path
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str, tmp_path: Path
 ) -> None:
     wrong_url = deepset_emulator.api_url.removesuffix("/api/v1")
     args = [
@@ -83,7 +83,7 @@ def test_an_api_url_that_is_not_the_api_is_a_configuration_error(
         "--api-url",
         wrong_url,
         "--workspace-name",
-        workspace,
+        deepset_workspace,
     ]
     result = run(args, env=clean_env(tmp_path))
     assert result.returncode == 2
@@ -92,7 +92,7 @@ def test_an_api_url_that_is_not_the_api_is_a_configuration_error(
 
 
 def test_listing_into_a_pipe_that_closes_early_ends_quietly(
-    deepset_emulator: ThreadedEmulator, workspace: str, tmp_path: Path
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str, tmp_path: Path
 ) -> None:
     # 40 files with 4 KiB of meta each print more than a pipe buffer holds, so the listing is still
     # writing when the reader goes away (as `deepset-cloud list-files | head -1` does).
@@ -103,12 +103,19 @@ def test_listing_into_a_pipe_that_closes_early_ends_quietly(
         ],
         api_key=deepset_emulator.api_key,
         api_url=deepset_emulator.api_url,
-        workspace_name=workspace,
+        workspace_name=deepset_workspace,
         show_progress=False,
     )
     for extra in ([], ["--json"]):
         with subprocess.Popen(
-            [*COMMAND, "list-files", "--batch-size", "5", *extra, *credentials(deepset_emulator, workspace)],
+            [
+                *COMMAND,
+                "list-files",
+                "--batch-size",
+                "5",
+                *extra,
+                *credentials(deepset_emulator, deepset_workspace),
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=clean_env(tmp_path),
@@ -123,7 +130,7 @@ def test_listing_into_a_pipe_that_closes_early_ends_quietly(
 
 
 def test_ctrl_c_during_an_upload_exits_130_with_a_summary(
-    deepset_emulator: ThreadedEmulator, workspace: str, tmp_path: Path
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str, tmp_path: Path
 ) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -132,7 +139,7 @@ def test_ctrl_c_during_an_upload_exits_130_with_a_summary(
     deepset_emulator.set_faults([{"route": "s3_post", "rate": 1.0, "latency_s": 0.2}])
     before = deepset_emulator.stats()["s3_objects_received"]
     with subprocess.Popen(
-        [*COMMAND, "upload", str(corpus), "--json", *credentials(deepset_emulator, workspace)],
+        [*COMMAND, "upload", str(corpus), "--json", *credentials(deepset_emulator, deepset_workspace)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

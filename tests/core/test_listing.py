@@ -7,7 +7,7 @@ import pytest
 from aiohttp import web
 
 from deepset_cloud import AsyncClient, RetryPolicy
-from deepset_cloud.emulator import ThreadedEmulator
+from deepset_cloud.emulator import ManualClock, ThreadedEmulator
 from deepset_cloud.errors import ConfigurationError, OperationTimeoutError, ResponseValidationError
 from deepset_cloud.models import File, UploadSessionDetail, UploadSessionStatusEnum, WriteMode
 
@@ -134,9 +134,11 @@ async def test_list_upload_sessions_pages_through_every_session(client: AsyncCli
 async def test_expired_sessions_are_listed_as_expired(
     deepset_make_emulator: object, fast_retry: RetryPolicy
 ) -> None:
-    emulator = deepset_make_emulator(session_ttl_s=0.001)  # type: ignore[operator]
+    clock = ManualClock()
+    emulator = deepset_make_emulator(session_ttl_s=60, clock=clock)  # type: ignore[operator]
     async with AsyncClient(emulator.api_key, emulator.api_url, "ws", retry=fast_retry) as client:
         session = await client._api.create_upload_session("ws", write_mode=WriteMode.KEEP)
+        clock.advance(60)
         pages = [page async for page in client.list_upload_sessions(is_expired=True)]
         status = await client.get_upload_session(session.session_id)
     assert [s.session_id for page in pages for s in page] == [session.session_id]

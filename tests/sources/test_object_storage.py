@@ -55,13 +55,13 @@ def put_corpus(fs: Any, root: str) -> None:
 
 async def test_a_bucket_prefix_lands_every_object_once_with_its_meta(
     deepset_emulator: ThreadedEmulator,
-    workspace: str,
+    deepset_workspace: str,
     bucket: str,
     s3_options: dict[str, Any],
     tmp_path: Path,
 ) -> None:
     put_corpus(s3fs.S3FileSystem(**s3_options), f"{bucket}/docs")
-    async with client_for(deepset_emulator, workspace) as client:
+    async with client_for(deepset_emulator, deepset_workspace) as client:
         report = await client.upload(
             [f"s3://{bucket}/docs/"], recursive=True, show_progress=False, storage_options=s3_options
         )
@@ -85,10 +85,10 @@ async def test_a_bucket_prefix_lands_every_object_once_with_its_meta(
 
 
 async def test_without_recursive_subfolders_are_reported_as_skipped(
-    deepset_emulator: ThreadedEmulator, workspace: str, bucket: str, s3_options: dict[str, Any]
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str, bucket: str, s3_options: dict[str, Any]
 ) -> None:
     put_corpus(s3fs.S3FileSystem(**s3_options), f"{bucket}/docs")
-    async with client_for(deepset_emulator, workspace) as client:
+    async with client_for(deepset_emulator, deepset_workspace) as client:
         report = await client.upload(
             [f"s3://{bucket}/docs"],
             desired_file_types=[".txt"],
@@ -114,7 +114,7 @@ def memory_root() -> Iterator[str]:
 
 
 async def test_memory_urls_and_local_paths_mix_with_one_name_rule(
-    deepset_emulator: ThreadedEmulator, workspace: str, memory_root: str, tmp_path: Path
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str, memory_root: str, tmp_path: Path
 ) -> None:
     memory = fsspec.filesystem("memory")
     memory.pipe(f"{memory_root}/shared.txt", b"from memory")
@@ -126,7 +126,7 @@ async def test_memory_urls_and_local_paths_mix_with_one_name_rule(
     # The local copy is newer than the memory object, so it wins the duplicate name.
     future = time.time() + 3600
     os.utime(local / "shared.txt", (future, future))
-    async with client_for(deepset_emulator, workspace) as client:
+    async with client_for(deepset_emulator, deepset_workspace) as client:
         paths: list[Path | str] = [
             f"memory://{memory_root}/shared.txt",
             local / "shared.txt",
@@ -145,12 +145,12 @@ async def test_memory_urls_and_local_paths_mix_with_one_name_rule(
 
 
 async def test_a_broken_sidecar_in_object_storage_is_named_before_any_request(
-    deepset_emulator: ThreadedEmulator, workspace: str, memory_root: str
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str, memory_root: str
 ) -> None:
     memory = fsspec.filesystem("memory")
     memory.pipe(f"{memory_root}/a.txt", b"a")
     memory.pipe(f"{memory_root}/a.txt.meta.json", b"{not json")
-    async with client_for(deepset_emulator, workspace) as client:
+    async with client_for(deepset_emulator, deepset_workspace) as client:
         with pytest.raises(ConfigurationError) as caught:
             await client.upload([f"memory://{memory_root}"], show_progress=False)
         sessions = [s async for page in client.list_upload_sessions() for s in page]
@@ -159,10 +159,10 @@ async def test_a_broken_sidecar_in_object_storage_is_named_before_any_request(
 
 
 async def test_a_missing_bucket_is_a_configuration_error_naming_the_url(
-    deepset_emulator: ThreadedEmulator, workspace: str, s3_options: dict[str, Any]
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str, s3_options: dict[str, Any]
 ) -> None:
     url = f"s3://no-such-bucket-{uuid.uuid4().hex[:8]}/docs/"
-    async with client_for(deepset_emulator, workspace) as client:
+    async with client_for(deepset_emulator, deepset_workspace) as client:
         with pytest.raises(ConfigurationError) as caught:
             await client.upload([url], show_progress=False, storage_options=s3_options)
     assert url in str(caught.value)
@@ -173,10 +173,10 @@ async def test_a_missing_bucket_is_a_configuration_error_naming_the_url(
 
 @pytest.mark.usefixtures("_no_aws_environment")
 async def test_missing_credentials_are_a_configuration_error_naming_the_url(
-    deepset_emulator: ThreadedEmulator, workspace: str, bucket: str, moto_endpoint: str
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str, bucket: str, moto_endpoint: str
 ) -> None:
     url = f"s3://{bucket}/docs/"
-    async with client_for(deepset_emulator, workspace) as client:
+    async with client_for(deepset_emulator, deepset_workspace) as client:
         with pytest.raises(ConfigurationError) as caught:
             await client.upload(
                 [url],
@@ -216,7 +216,7 @@ def strict_moto() -> Iterator[str]:
 
 
 async def test_denied_access_is_a_configuration_error_naming_the_url(
-    deepset_emulator: ThreadedEmulator, workspace: str, strict_moto: str
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str, strict_moto: str
 ) -> None:
     url = "s3://locked-bucket/docs/"
     options = {
@@ -225,7 +225,7 @@ async def test_denied_access_is_a_configuration_error_naming_the_url(
         "endpoint_url": strict_moto,
         "skip_instance_cache": True,
     }
-    async with client_for(deepset_emulator, workspace) as client:
+    async with client_for(deepset_emulator, deepset_workspace) as client:
         with pytest.raises(ConfigurationError) as caught:
             await client.upload([url], show_progress=False, storage_options=options)
     assert url in str(caught.value)
@@ -234,7 +234,7 @@ async def test_denied_access_is_a_configuration_error_naming_the_url(
 
 
 def test_the_sync_facade_takes_urls_too(
-    deepset_emulator: ThreadedEmulator, workspace: str, memory_root: str
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str, memory_root: str
 ) -> None:
     from deepset_cloud.sync_client import files
 
@@ -243,14 +243,14 @@ def test_the_sync_facade_takes_urls_too(
         [f"memory://{memory_root}/"],
         api_key=deepset_emulator.api_key,
         api_url=deepset_emulator.api_url,
-        workspace_name=workspace,
+        workspace_name=deepset_workspace,
         show_progress=False,
     )
     assert (report.successful_upload_count, report.failed_upload_count) == (1, 0)
 
 
 def test_partition_records_stream_their_content_from_urls(
-    deepset_emulator: ThreadedEmulator, workspace: str, bucket: str, s3_options: dict[str, Any]
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str, bucket: str, s3_options: dict[str, Any]
 ) -> None:
     from deepset_cloud.integrations.partition import UploadTarget, finish, upload_partition
 
@@ -258,7 +258,7 @@ def test_partition_records_stream_their_content_from_urls(
     fs.pipe(f"{bucket}/in/small.txt", b"small")
     fs.pipe(f"{bucket}/in/large.pdf", b"L" * BIG_BYTES)
     target = UploadTarget(
-        workspace_name=workspace,
+        workspace_name=deepset_workspace,
         api_key=deepset_emulator.api_key,
         api_url=deepset_emulator.api_url,
         storage_options=s3_options,

@@ -42,10 +42,10 @@ async def _upload_error(api_key: str, api_url: str, workspace: str, folder: Path
 
 @pytest.mark.parametrize("count", SIZES)
 async def test_an_api_url_without_api_v1_raises_not_found_that_names_api_url(
-    deepset_emulator: ThreadedEmulator, workspace: str, tmp_path: Path, count: int
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str, tmp_path: Path, count: int
 ) -> None:
     error = await _upload_error(
-        deepset_emulator.api_key, deepset_emulator.base_url, workspace, _folder(tmp_path, count)
+        deepset_emulator.api_key, deepset_emulator.base_url, deepset_workspace, _folder(tmp_path, count)
     )
     assert isinstance(error, NotFoundError)
     assert "check API_URL" in str(error)
@@ -56,26 +56,28 @@ async def test_an_api_url_without_api_v1_raises_not_found_that_names_api_url(
 
 @pytest.mark.parametrize("count", SIZES)
 async def test_an_unreachable_api_url_raises_connect_error(
-    tmp_path: Path, workspace: str, count: int
+    tmp_path: Path, deepset_workspace: str, count: int
 ) -> None:
     url = f"http://127.0.0.1:{_closed_port()}/api/v1"
-    error = await _upload_error("some-key", url, workspace, _folder(tmp_path, count))
+    error = await _upload_error("some-key", url, deepset_workspace, _folder(tmp_path, count))
     assert isinstance(error, ConnectError)
 
 
 @pytest.mark.parametrize("count", SIZES)
 async def test_a_wrong_key_raises_authentication_error(
-    deepset_emulator: ThreadedEmulator, workspace: str, tmp_path: Path, count: int
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str, tmp_path: Path, count: int
 ) -> None:
-    error = await _upload_error("wrong-key", deepset_emulator.api_url, workspace, _folder(tmp_path, count))
+    error = await _upload_error(
+        "wrong-key", deepset_emulator.api_url, deepset_workspace, _folder(tmp_path, count)
+    )
     assert isinstance(error, AuthenticationError)
 
 
 @pytest.mark.parametrize("count", SIZES)
 async def test_an_unknown_workspace_raises_not_found_that_names_the_workspace(
-    make_emulator: Callable[..., ThreadedEmulator], tmp_path: Path, count: int
+    deepset_make_emulator: Callable[..., ThreadedEmulator], tmp_path: Path, count: int
 ) -> None:
-    emulator = make_emulator(auto_create_workspaces=False)
+    emulator = deepset_make_emulator(auto_create_workspaces=False)
     error = await _upload_error(
         emulator.api_key, emulator.api_url, "no-such-workspace", _folder(tmp_path, count)
     )

@@ -46,9 +46,9 @@ def partition(start: int, stop: int) -> list[tuple[str, bytes, dict[str, int]]]:
 
 
 def test_partitions_merge_into_one_report_and_land_once(
-    deepset_emulator: ThreadedEmulator, workspace: str
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str
 ) -> None:
-    target = target_for(deepset_emulator, workspace, max_files_per_session=30)
+    target = target_for(deepset_emulator, deepset_workspace, max_files_per_session=30)
     results = [upload_partition(partition(start, start + 40), target) for start in (0, 40, 80)]
     # A result crosses process boundaries in Ray and Dask.
     merged = PartitionResult.merge(pickle.loads(pickle.dumps(result)) for result in results)
@@ -60,29 +60,29 @@ def test_partitions_merge_into_one_report_and_land_once(
     assert len(report.session_ids) == 9
     assert report.ingestion is not None
     assert report.ingestion.finished_files == 120
-    files = listed(deepset_emulator, workspace)
+    files = listed(deepset_emulator, deepset_workspace)
     assert sorted(file.name for file in files) == [f"doc-{index:04d}.txt" for index in range(120)]
     assert all(file.meta == {"index": int(file.name[4:8])} for file in files)
 
 
 def test_a_partition_run_again_replaces_instead_of_duplicating(
-    deepset_emulator: ThreadedEmulator, workspace: str
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str
 ) -> None:
-    target = target_for(deepset_emulator, workspace)
+    target = target_for(deepset_emulator, deepset_workspace)
     first = upload_partition(partition(0, 25), target)
     again = upload_partition([(name, b"second run", meta) for name, _, meta in partition(0, 25)], target)
     finish(PartitionResult.merge([first, again]), target, blocking=True)
 
-    files = listed(deepset_emulator, workspace)
+    files = listed(deepset_emulator, deepset_workspace)
     assert len(files) == 25
     assert {file.size for file in files} == {len(b"second run")}
 
 
 def test_partitions_wait_for_a_free_session_at_the_open_session_limit(
-    make_emulator: Callable[..., ThreadedEmulator], workspace: str
+    deepset_make_emulator: Callable[..., ThreadedEmulator], deepset_workspace: str
 ) -> None:
-    emulator = make_emulator(max_open_sessions=1)
-    target = target_for(emulator, workspace, max_files_per_session=10)
+    emulator = deepset_make_emulator(max_open_sessions=1)
+    target = target_for(emulator, deepset_workspace, max_files_per_session=10)
     results: list[PartitionResult] = []
     errors: list[BaseException] = []
 
@@ -102,13 +102,13 @@ def test_partitions_wait_for_a_free_session_at_the_open_session_limit(
     assert report.successful_upload_count == 240
     assert report.ingestion is not None
     assert report.ingestion.finished_files == 120
-    assert len(listed(emulator, workspace)) == 120
+    assert len(listed(emulator, deepset_workspace)) == 120
 
 
 def test_bad_records_are_all_named_before_any_request(
-    deepset_emulator: ThreadedEmulator, workspace: str
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str
 ) -> None:
-    target = target_for(deepset_emulator, workspace)
+    target = target_for(deepset_emulator, deepset_workspace)
     records: list[object] = [
         Record(name="ok.txt", content=b"fine"),
         ("", b"no name"),
@@ -129,20 +129,20 @@ def test_bad_records_are_all_named_before_any_request(
         "not a Record",
     ):
         assert expected in message
-    assert listed(deepset_emulator, workspace) == []
+    assert listed(deepset_emulator, deepset_workspace) == []
 
 
 @pytest.mark.anyio
 async def test_the_async_twin_and_an_empty_partition(
-    deepset_emulator: ThreadedEmulator, workspace: str
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str
 ) -> None:
-    target = target_for(deepset_emulator, workspace)
+    target = target_for(deepset_emulator, deepset_workspace)
     empty = await upload_partition_async([], target)
     assert (empty.report.total_files, empty.session_files) == (0, ())
     result = await upload_partition_async([Record(name="one.txt", content=b"1")], target)
     assert result.report.successful_upload_count == 1
     assert [files for _, files in result.session_files] == [1]
-    async with AsyncClient(deepset_emulator.api_key, deepset_emulator.api_url, workspace) as client:
+    async with AsyncClient(deepset_emulator.api_key, deepset_emulator.api_url, deepset_workspace) as client:
         sessions = [session async for page in client.list_upload_sessions() for session in page]
     assert [session.session_id for session in sessions] == [result.session_files[0][0]]
 
