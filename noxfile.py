@@ -11,6 +11,10 @@ A new session: decorate a function with `@nox.session`, call `_install(session, 
 
 from __future__ import annotations
 
+import glob
+import os
+import shutil
+
 import nox
 
 nox.needs_version = ">=2024.10"
@@ -30,6 +34,8 @@ SEPARATE_SUITES = {
     "ray": "tests/integrations",
 }
 FAST_SUITE = [f"--ignore={path}" for path in SEPARATE_SUITES.values()]
+# What the suite needs besides the project: ruff too, since the generator's tests format their output.
+TEST_GROUPS = ("test", "lint")
 
 
 def _groups(*names: str) -> list[str]:
@@ -52,9 +58,8 @@ def _pytest(session: nox.Session, *args: str) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Run the test suite against the embedded emulator (without the compat, django and notebook suites)."""
-    # `lint` (ruff): gen_sync.py formats what it generates before comparing it byte for byte.
-    _install(session, "test", "lint")
+    """Run the test suite against the embedded emulator (without the suites that have sessions of their own)."""
+    _install(session, *TEST_GROUPS)
     session.run("python", "-m", "tools.gen_sync", "--check")
     _pytest(session, *FAST_SUITE)
 
@@ -62,7 +67,7 @@ def tests(session: nox.Session) -> None:
 @nox.session(python=PYTHONS)
 def matrix(session: nox.Session) -> None:
     """Run the test suite on one supported Python (`nox -s matrix-3.10`; all found: `nox -s matrix`)."""
-    _install(session, "test")
+    _install(session, *TEST_GROUPS)
     _pytest(session, *FAST_SUITE)
 
 
@@ -72,8 +77,8 @@ def lowest(session: nox.Session) -> None:
     # pip has no "lowest" resolution; uv (installed into this session's venv) has.
     session.install("uv")
     session.run("uv", "pip", "install", "--resolution", "lowest-direct", *EDITABLE)
-    _install(session, "test", project=())
-    session.run("python", "-m", "pip", "list", "--format=freeze", silent=False)
+    _install(session, *TEST_GROUPS, project=())
+    session.run("uv", "pip", "list", silent=False)  # the versions this run tested
     _pytest(session, *FAST_SUITE)
 
 
@@ -96,6 +101,20 @@ def notebook(session: nox.Session) -> None:
     """Run the sync facade in a real Jupyter kernel, whose cells run inside the kernel's event loop."""
     _install(session, "test", "notebook")
     _pytest(session, SEPARATE_SUITES["notebook"])
+
+
+@nox.session(reuse_venv=False)
+def wheel(session: nox.Session) -> None:
+    """Build the sdist and from it the wheel, install the wheel as users do, smoke-test it against the emulator."""
+    dist = os.path.abspath(os.path.join(session.create_tmp(), "dist"))
+    shutil.rmtree(dist, ignore_errors=True)
+    session.install("build")
+    session.run("python", "-m", "build", "--outdir", dist)
+    (wheel_file,) = glob.glob(os.path.join(dist, "*.whl"))
+    smoke = os.path.abspath("tools/smoke_wheel.py")
+    session.chdir(dist)  # nothing of the checkout is importable from here
+    session.install(f"{wheel_file}[emulator]")
+    session.run("python", smoke)
 
 
 @nox.session

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -235,23 +236,23 @@ def test_keys_travel_as_json_path_parameters() -> None:
 
 
 def test_dotted_identifier_is_one_key() -> None:
-    connection = sqlite3.connect(":memory:")
-    connection.execute("CREATE TABLE files (id INTEGER, meta TEXT)")
-    connection.executemany("INSERT INTO files VALUES (?, ?)", [(1, '{"a.b": 1}'), (2, '{"a": {"b": 1}}')])
-    sql, params = compile_filter("a.b eq 1")
-    assert [r[0] for r in connection.execute(f"SELECT id FROM files WHERE {sql}", params)] == [1]
-    sql, params = compile_filter("a/b eq 1")
-    assert [r[0] for r in connection.execute(f"SELECT id FROM files WHERE {sql}", params)] == [2]
+    with contextlib.closing(sqlite3.connect(":memory:")) as connection:  # 3.13 warns about unclosed ones
+        connection.execute("CREATE TABLE files (id INTEGER, meta TEXT)")
+        connection.executemany("INSERT INTO files VALUES (?, ?)", [(1, '{"a.b": 1}'), (2, '{"a": {"b": 1}}')])
+        sql, params = compile_filter("a.b eq 1")
+        assert [r[0] for r in connection.execute(f"SELECT id FROM files WHERE {sql}", params)] == [1]
+        sql, params = compile_filter("a/b eq 1")
+        assert [r[0] for r in connection.execute(f"SELECT id FROM files WHERE {sql}", params)] == [2]
 
 
 def test_column_name_can_be_qualified_and_is_validated() -> None:
-    connection = sqlite3.connect(":memory:")
-    connection.execute("CREATE TABLE f (id INTEGER, m TEXT)")
-    connection.execute('INSERT INTO f VALUES (1, \'{"k": "v"}\')')
-    sql, params = compile_filter("k eq 'v' and k ne null", column="f.m")
-    assert connection.execute(f"SELECT id FROM f WHERE {sql}", params).fetchall() == [(1,)]
-    with pytest.raises(ValueError, match="not a column name"):
-        compile_filter("k eq 'v'", column="m; DROP TABLE f")
+    with contextlib.closing(sqlite3.connect(":memory:")) as connection:  # 3.13 warns about unclosed ones
+        connection.execute("CREATE TABLE f (id INTEGER, m TEXT)")
+        connection.execute('INSERT INTO f VALUES (1, \'{"k": "v"}\')')
+        sql, params = compile_filter("k eq 'v' and k ne null", column="f.m")
+        assert connection.execute(f"SELECT id FROM f WHERE {sql}", params).fetchall() == [(1,)]
+        with pytest.raises(ValueError, match="not a column name"):
+            compile_filter("k eq 'v'", column="m; DROP TABLE f")
 
 
 def test_cached_result_is_not_shared_mutably() -> None:

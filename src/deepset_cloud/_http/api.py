@@ -41,6 +41,10 @@ class Page(Generic[T]):
     total: int | None = None
 
 
+# Resolve the string annotations now: cattrs before 26.1 resolves them on `Page[File]`, which fails on 3.10.
+attrs.resolve_types(Page)
+
+
 @attrs.frozen(kw_only=True)
 class _FileIdResponse:
     file_id: UUID

@@ -367,7 +367,11 @@ class Transport:
                     body=await read_prefix(response, MAX_ERROR_BODY_BYTES),
                     headers=response.headers,
                 )
-            async with await anyio.open_file(dest, "wb") as handle:
+            # Shielded: a timeout must neither drop a file that a worker thread opened nor skip its close
+            # (anyio's thread calls check for cancellation before they start).
+            with anyio.CancelScope(shield=True):
+                handle = await anyio.open_file(dest, "wb")
+            try:
                 async for chunk in response.content.iter_chunked(_CHUNK):
                     size += len(chunk)
                     if max_bytes is not None and size > max_bytes:
@@ -376,4 +380,7 @@ class Transport:
                             f"({max_bytes} bytes); the server or a proxy in between sent something else."
                         )
                     await handle.write(chunk)
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await handle.aclose()
         return size
