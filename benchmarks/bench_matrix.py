@@ -665,6 +665,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "0.05",
         "--max-open-sessions",
         "1000",
+        "--max-files-per-session",  # the bare client posts a whole row into one session
+        "1000000",
     )
     try:
         with server_process(command, workdir / "emulator.log", cpus=server_cores) as server:

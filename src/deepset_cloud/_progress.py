@@ -13,16 +13,16 @@ __all__ = ["ProgressBar"]
 
 
 class ProgressBar:
-    """One progress bar over a known total, or a silent stand-in when disabled.
+    """One progress bar (over a known total, if there is one), or a silent stand-in when disabled.
 
     Args:
         enabled: whether to draw the bar at all.
-        total: the number the bar counts up to.
+        total: the number the bar counts up to (None: not known, the bar counts up).
         description: the label in front of the bar.
         unit: what is counted.
     """
 
-    def __init__(self, *, enabled: bool, total: int, description: str, unit: str = "file") -> None:
+    def __init__(self, *, enabled: bool, total: int | None, description: str, unit: str = "file") -> None:
         self._done = 0
         self._bar: Any = None
         if enabled:

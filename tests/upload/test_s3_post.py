@@ -61,8 +61,9 @@ async def test_a_file_deleted_after_discovery_is_reported_as_failed(
 
     monkeypatch.setattr(_upload, "discover_paths", discover_then_lose_one)
 
+    # Files, not their folder: a folder alone is uploaded while it is listed, without `discover_paths`.
     report = await harness.upload_paths(
-        [tmp_path], settings=harness.settings(direct_upload_threshold=direct_upload_threshold)
+        sorted(tmp_path.iterdir()), settings=harness.settings(direct_upload_threshold=direct_upload_threshold)
     )
 
     assert (report.total_files, report.successful_upload_count, report.failed_upload_count) == (5, 4, 1)

@@ -145,8 +145,9 @@ async def test_broken_sidecars_fail_before_any_request(harness: Harness, tmp_pat
         await harness.upload_paths([tmp_path, tmp_path / "missing.txt"])
     assert "missing.txt" in str(caught.value)
 
+    # Given file by file (a folder alone streams: see test_folder_stream for its promise).
     with pytest.raises(ConfigurationError) as caught:
-        await harness.upload_paths([tmp_path])
+        await harness.upload_paths(sorted(tmp_path.iterdir()))
     assert "doc00000.txt.meta.json" in str(caught.value)
     assert "lonely.txt.meta.json" in str(caught.value)
     assert harness.emulator.stats()["requests"] == before["requests"]

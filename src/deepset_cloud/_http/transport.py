@@ -9,6 +9,7 @@ post to S3 without leaking it. Connection errors become `TransportError`s and no
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json as jsonlib
 import logging
 import time
@@ -20,6 +21,10 @@ from typing import IO, Any
 import aiohttp
 import anyio
 import attrs
+
+# anyio imports its asyncio backend on first use (~35 ms): here, at import, not inside the first call.
+with contextlib.suppress(ImportError):  # a future anyio may lay its modules out differently
+    import anyio._backends._asyncio
 
 from deepset_cloud._http import loop_cleanup
 from deepset_cloud._http.bodies import MAX_BODY_BYTES, MAX_ERROR_BODY_BYTES, read_capped, read_prefix

@@ -4,7 +4,8 @@ Pure, blocking file-system code with no network of its own (fsspec URLs are list
 `deepset_cloud._upload.sources`, with exactly the same rules): the pipeline runs `discover_paths` in a
 worker thread. Every path found is either kept or reported as a `SkippedFile` with a reason; every problem
 the server would trip over later (a missing path, a broken or orphaned sidecar) is raised here as one
-`ConfigurationError` naming all offenders, before any request is sent.
+`ConfigurationError` naming all offenders, before any request is sent. (One folder alone is streamed
+by `folder_stream` instead, with the same rules.)
 
 Rules:
 - A sidecar is a file whose name ends with `.meta.json` (case-sensitive). It pairs with the kept file

@@ -1,6 +1,7 @@
 """The upload pipeline's entry points: paths and in-memory files in, an `UploadReport` out.
 
-discover paths and validate sidecars (before any request) -> small uploads go direct (`POST files`),
+discover paths and validate sidecars (before any request; one folder alone streams instead, see
+`folder_stream`) -> small uploads go direct (`POST files`),
 larger ones through sessions (`SessionUploader`: bounded worker pool, rollover, sessions always closed)
 -> if `blocking`, poll ingestion with an adaptive interval until done or `timeout_s`.
 
@@ -12,7 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import os
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +26,7 @@ import attrs
 from deepset_cloud._progress import ProgressBar
 from deepset_cloud._upload.direct import DirectItem, upload_direct
 from deepset_cloud._upload.discovery import META_SUFFIX, Discovery, discover_paths, normalize_file_types
+from deepset_cloud._upload.folder_stream import FolderFeed, FolderScan, streamable_folder
 from deepset_cloud._upload.ingestion import wait_for_ingestion
 from deepset_cloud._upload.options import (
     DIRECT_UPLOAD_THRESHOLD,
@@ -95,11 +98,15 @@ async def upload_paths(
         What was uploaded, what failed and why, what was skipped and why.
 
     Raises:
-        ConfigurationError: a path does not exist or sidecars are broken (before any request).
+        ConfigurationError: a path does not exist or sidecars are broken (before any request; for one
+            folder of more than 20 objects, before any session is closed, and none is).
         IngestionTimeoutError: `blocking` and ingestion did not finish within `timeout_s`.
         DeepsetCloudError: a session could not be created or closed, or the API key was rejected.
     """
     file_types = normalize_file_types(desired_file_types)
+    folder = streamable_folder(paths, recursive=recursive)
+    if folder is not None:
+        return await _upload_folder(api, storage, workspace, FolderScan(folder, file_types), options)
     discovery: Discovery = await anyio.to_thread.run_sync(
         partial(
             discover_paths,
@@ -141,6 +148,50 @@ async def upload_paths(
         skipped=discovery.skipped,
         unique_names=False,  # discovery already keeps one file per name
     )
+
+
+async def _upload_folder(
+    api: UploadAPI, storage: StorageClient, workspace: str, scan: FolderScan, options: UploadOptions
+) -> UploadReport:
+    """Upload one folder while it is still being listed (see `folder_stream`)."""
+    settings = options.settings
+    async with FolderFeed(scan) as feed:
+        head, whole = await feed.head(settings.direct_upload_threshold)
+        if whole:
+            # A small folder is known before any request: broken sidecars fail it before one is sent.
+            await feed.wait_checked()
+            files = [_paths_of(bundle) for bundle in head]
+            objects = sum(bundle.object_count for bundle in head)
+            if _goes_direct(settings, objects, (os.stat(path).st_size for path, _ in files)):
+                items = [DirectItem(name=path.name, body=path, meta=sidecar) for path, sidecar in files]
+                return await _run_direct(api, workspace, items, options, scan.skipped)
+        try:
+            return await _run_sessions(
+                feed.gate(api),
+                storage,
+                workspace=workspace,
+                bundles=feed.bundles(head),
+                object_count=None,
+                options=options,
+                skipped=scan.skipped,
+                unique_names=False,  # names in one folder are unique
+            )
+        except ConfigurationError as exc:
+            if exc.broken_sidecars:  # no session was closed: nothing of this upload is in the workspace
+                exc.upload_report = UploadReport(
+                    total_files=0,
+                    successful_upload_count=0,
+                    failed_upload_count=0,
+                    skipped=tuple(scan.skipped),
+                )
+            raise
+
+
+def _paths_of(bundle: Bundle) -> tuple[Path, Path | None]:
+    file, sidecar = bundle.file.source, None if bundle.sidecar is None else bundle.sidecar.source
+    assert isinstance(file, Path)  # a folder's bundles always point at files on disk
+    assert sidecar is None or isinstance(sidecar, Path)
+    return file, sidecar
 
 
 async def upload_memory_files(
@@ -319,8 +370,8 @@ async def _run_sessions(
     storage: StorageClient,
     *,
     workspace: str,
-    bundles: Iterator[Bundle],
-    object_count: int,
+    bundles: Iterable[Bundle] | AsyncIterable[Bundle],
+    object_count: int | None,
     options: UploadOptions,
     skipped: Sequence[SkippedFile],
     unique_names: bool,

@@ -15,7 +15,7 @@ wrapped in an ExceptionGroup.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from datetime import timezone
 from typing import TYPE_CHECKING
 from uuid import UUID
@@ -132,7 +132,7 @@ class SessionUploader:
         self._fatal: BaseException | None = None
         self._task_group: TaskGroup | None = None
 
-    async def run(self, bundles: Iterable[Bundle]) -> list[SessionSlot]:
+    async def run(self, bundles: Iterable[Bundle] | AsyncIterable[Bundle]) -> list[SessionSlot]:
         """Upload every bundle; return the sessions used, in order, all closed.
 
         Raises:
@@ -147,7 +147,7 @@ class SessionUploader:
                         task_group.start_soon(self._worker, receive.clone())
                 try:
                     async with send:
-                        for bundle in bundles:
+                        async for bundle in _each(bundles):
                             slot = await self._slot_for(bundle)
                             job = _Job(bundle, slot)
                             try:
@@ -305,6 +305,16 @@ class SessionUploader:
             ok = True
         self._progress.advance()
         return ok
+
+
+async def _each(bundles: Iterable[Bundle] | AsyncIterable[Bundle]) -> AsyncIterator[Bundle]:
+    """The bundles of a list or generator, or of a folder that is still being listed."""
+    if isinstance(bundles, AsyncIterable):
+        async for bundle in bundles:
+            yield bundle
+    else:
+        for bundle in bundles:
+            yield bundle
 
 
 async def _next_job(receive: MemoryObjectReceiveStream[_Job]) -> _Job | None:

@@ -1,0 +1,388 @@
+"""Discovery that streams: one folder (not recursive) feeds the uploader while it is still being listed.
+
+Names in one folder are unique, and a sidecar `X.meta.json` pairs with `X` in the same folder, so every
+decision of `discovery.discover_paths` can be taken entry by entry with at most one `stat`: the first
+storage post does not wait for the whole listing, and memory does not grow with the folder. Two worker
+threads share one `FolderScan`:
+
+- `stream_folder` lists the folder in directory order (no sorting: that would need the whole listing)
+  and hands out bundles in small, growing batches; it is the uploader that sets its pace.
+- `check_sidecars` lists the folder once more, with no back-pressure, and checks every sidecar: it must
+  pair with an uploadable file and hold a JSON object. It finishes long before the upload does, and
+  until it has, no upload session is closed: a broken sidecar is named, with all
+  others, before anything is ingested. Its JSON is read once more when posted; a check that waited
+  for the posts could hold a rolled-over session open until every open-session slot is taken.
+
+Skip reasons, sidecar rules and problems are those of `discovery`; only the order differs.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+import anyio
+import attrs
+
+from deepset_cloud._upload.discovery import META_SUFFIX, validate_sidecar
+from deepset_cloud._upload.options import Bundle, UploadAPI, UploadObject
+from deepset_cloud._upload.sources import is_url
+from deepset_cloud.errors import ConfigurationError, DeepsetCloudError
+from deepset_cloud.models import SkippedFile, UploadSession, UploadSessionStatus, WriteMode
+
+if TYPE_CHECKING:
+    from anyio.abc import TaskGroup
+    from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+__all__ = ["FolderFeed", "FolderScan", "check_sidecars", "stream_folder", "streamable_folder"]
+
+_FIRST_BATCH = 32  # more than the direct-upload threshold: one hand-over decides the route
+_MAX_BATCH = 256
+_scandir = os.scandir  # one name for both listings (tests slow a listing down through it)
+
+
+def streamable_folder(paths: Sequence[Path | str], *, recursive: bool) -> Path | None:
+    """The folder to stream if the upload is one existing local folder without `recursive`, else None."""
+    if recursive or len(paths) != 1 or is_url(paths[0]):  # URLs are listed by fsspec
+        return None
+    folder = Path(os.fspath(paths[0]))
+    try:
+        return folder if stat.S_ISDIR(os.stat(folder).st_mode) else None
+    except OSError:
+        return None
+
+
+@attrs.define(eq=False)
+class FolderScan:
+    """What the two threads found, and the flags they are steered with."""
+
+    folder: Path
+    file_types: frozenset[str]
+    skipped: list[SkippedFile] = attrs.Factory(list)
+    broken: list[tuple[Path, str]] = attrs.Factory(list)
+    objects: int = 0
+    """Objects the upload posts (files plus sidecars), known once the check is complete."""
+    complete: bool = False
+    """Set by the check when it has seen every entry (not when it was stopped or failed)."""
+    stop: bool = False
+    """Set by the event loop: both threads end at their next entry."""
+
+    def broken_sidecars_error(self) -> ConfigurationError | None:
+        """The error naming every broken sidecar (after the check), or None."""
+        if not self.broken:
+            return None
+        broken = sorted(self.broken, key=lambda item: str(item[0]))
+        details = "; ".join(f"{path}: {reason}" for path, reason in broken)
+        return ConfigurationError(
+            f"{len(broken)} invalid metadata sidecar(s): {details}", broken_sidecars=tuple(broken)
+        )
+
+
+def _uploadable(name: str, file_types: frozenset[str]) -> bool:
+    if name.endswith(META_SUFFIX):
+        return False
+    dot = name.rfind(".")
+    return dot > 0 and name[dot:].lower() in file_types
+
+
+def _is_regular(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _skip_reason(name: str, file_types: frozenset[str]) -> str:
+    dot = name.rfind(".")
+    suffix = name[dot:].lower() if dot > 0 else ""
+    reason = f"unsupported file type {suffix!r}" if suffix else "no file extension"
+    return f"{reason} (uploading: {', '.join(sorted(file_types))})"
+
+
+def _other_entry_reason(entry: os.DirEntry[str]) -> str | None:
+    """Why an entry that is not a regular file is skipped (None: it is one after all)."""
+    try:
+        if entry.is_dir(follow_symlinks=False):
+            return "directory (recursive=False)"
+        mode = entry.stat().st_mode
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if stat.S_ISDIR(mode):
+        return "symbolic link to a directory (not followed)"
+    return None if stat.S_ISREG(mode) else "not a regular file"
+
+
+def stream_folder(scan: FolderScan, emit: Callable[[list[Bundle]], bool]) -> None:
+    """List the folder and emit its bundles in batches; stop when `emit` returns False or on `scan.stop`.
+
+    Runs in a worker thread; `emit` blocks while the uploader is busy (that is the back-pressure).
+    """
+    folder, file_types = scan.folder, scan.file_types
+    base = os.path.join(folder, "")
+    batch: list[Bundle] = []
+    limit = _FIRST_BATCH
+    try:
+        listing = _scandir(folder)
+    except OSError as exc:
+        scan.skipped.append(SkippedFile(path=folder, reason=f"cannot be listed ({exc.strerror or exc})"))
+        return
+    with listing as entries:
+        for entry in entries:
+            if scan.stop or scan.broken:
+                return
+            name = entry.name
+            try:
+                regular = entry.is_file()  # from the directory listing: no stat for a plain file
+            except OSError:
+                regular = False
+            if not regular:
+                reason = _other_entry_reason(entry)
+                if reason is not None:
+                    scan.skipped.append(SkippedFile(path=folder / name, reason=reason))
+                    continue
+            if name.endswith(META_SUFFIX):
+                target = name[: -len(META_SUFFIX)]
+                if (
+                    not target.endswith(META_SUFFIX)
+                    and not _uploadable(target, file_types)
+                    and _is_regular(base + target)
+                ):
+                    scan.skipped.append(
+                        SkippedFile(path=folder / name, reason=f"its file {target!r} is skipped")
+                    )
+                continue  # paired by its file, or named by the check
+            if not _uploadable(name, file_types):
+                scan.skipped.append(SkippedFile(path=folder / name, reason=_skip_reason(name, file_types)))
+                continue
+            sidecar_name = name + META_SUFFIX
+            sidecar_path = base + sidecar_name
+            sidecar = UploadObject(sidecar_name, Path(sidecar_path)) if _is_regular(sidecar_path) else None
+            batch.append(Bundle(file=UploadObject(name, folder / name), sidecar=sidecar))
+            if len(batch) >= limit:
+                if not emit(batch):
+                    return
+                batch = []
+                limit = min(limit * 2, _MAX_BATCH)  # the first post goes out at once, later ones in bulk
+    if batch and not scan.stop and not scan.broken:
+        emit(batch)
+
+
+def check_sidecars(scan: FolderScan) -> None:
+    """Check every sidecar of the folder and count the objects to post; set `scan.complete` at the end.
+
+    Runs in a worker thread, independently of the upload's pace.
+    """
+    folder, file_types = scan.folder, scan.file_types
+    base = os.path.join(folder, "")
+    objects = 0
+    try:
+        listing = _scandir(folder)
+    except OSError:  # the stream reports the folder as skipped
+        scan.complete = True
+        return
+    with listing as entries:
+        for index, entry in enumerate(entries):
+            if scan.stop:
+                return
+            if not index % 64:
+                time.sleep(0)  # hand the interpreter lock to the event loop now and then
+            name = entry.name
+            try:
+                if not entry.is_file():
+                    continue  # skipped by the stream, with its reason
+            except OSError:
+                continue
+            if not name.endswith(META_SUFFIX):
+                objects += _uploadable(name, file_types)
+                continue
+            target = name[: -len(META_SUFFIX)]
+            if _uploadable(target, file_types) and _is_regular(base + target):
+                problem = validate_sidecar(folder / name)
+                if problem is None:
+                    objects += 1
+                else:
+                    scan.broken.append((folder / name, problem))
+            elif target.endswith(META_SUFFIX) or not _is_regular(base + target):
+                scan.broken.append((folder / name, f"no file named {target!r} to pair with"))
+    scan.objects, scan.complete = objects, True
+
+
+# -- the event loop's side ---------------------------------------------------------------------------------
+
+
+class FolderFeed:
+    """Runs both threads of a `FolderScan` and hands their bundles to the uploader, in order.
+
+    Use as `async with FolderFeed(scan) as feed`; leaving it stops both threads and waits for them.
+    """
+
+    def __init__(self, scan: FolderScan, *, buffered_batches: int = 4) -> None:
+        self.scan = scan
+        self._buffered = buffered_batches
+        self._checked = anyio.Event()
+        self._stream_error: BaseException | None = None
+        self._check_error: BaseException | None = None
+        self._receive: MemoryObjectReceiveStream[list[Bundle]] | None = None
+        self._task_group: TaskGroup | None = None
+        self._check_started = False
+
+    async def __aenter__(self) -> FolderFeed:
+        send, receive = anyio.create_memory_object_stream[list[Bundle]](max_buffer_size=self._buffered)
+        self._receive = receive
+        self._task_group = anyio.create_task_group()
+        await self._task_group.__aenter__()
+        self._task_group.start_soon(self._run_stream, send)
+        return self
+
+    def _start_check(self) -> None:
+        # Started once the first batch is out: the check would otherwise compete with the first post
+        # for the interpreter lock.
+        if not self._check_started:
+            self._check_started = True
+            assert self._task_group is not None
+            self._task_group.start_soon(self._run_check)
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool | None:
+        self.scan.stop = True
+        assert self._receive is not None
+        assert self._task_group is not None
+        self._receive.close()  # a stream thread waiting to hand over a batch gives up
+        # The threads end at their next entry. Their task group is left as if nothing was raised, so
+        # an error of the upload leaves as itself, never wrapped in an ExceptionGroup.
+        await self._task_group.__aexit__(None, None, None)
+        return None
+
+    async def _run_check(self) -> None:
+        try:
+            await anyio.to_thread.run_sync(check_sidecars, self.scan)
+        except Exception as exc:  # kept for the gate: an unchecked folder never has a session closed
+            self._check_error = exc
+        finally:
+            self._checked.set()
+
+    async def _run_stream(self, send: MemoryObjectSendStream[list[Bundle]]) -> None:
+        def emit(batch: list[Bundle]) -> bool:
+            try:
+                anyio.from_thread.run(send.send, batch)
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                return False  # the uploader is gone: it stopped for its own reason
+            return True
+
+        try:
+            await anyio.to_thread.run_sync(stream_folder, self.scan, emit)
+        except Exception as exc:  # raised to the uploader at the end of the stream, never swallowed
+            self._stream_error = exc
+        finally:
+            send.close()
+
+    async def head(self, max_objects: int) -> tuple[list[Bundle], bool]:
+        """Take bundles until they hold more than `max_objects` objects or the folder ends.
+
+        Returns:
+            The bundles taken, and whether they are the whole folder.
+        """
+        taken: list[Bundle] = []
+        objects = 0
+        assert self._receive is not None
+        while objects <= max_objects:
+            try:
+                batch = await self._receive.receive()
+            except anyio.EndOfStream:
+                self._start_check()
+                self._raise_stream_error()
+                return taken, True
+            self._start_check()
+            taken += batch
+            objects += sum(bundle.object_count for bundle in batch)
+        return taken, False
+
+    async def bundles(self, head: Sequence[Bundle]) -> AsyncIterator[Bundle]:
+        """`head`, then every bundle still to come; at the end, raise if a sidecar is broken."""
+        for bundle in head:
+            yield bundle
+        assert self._receive is not None
+        async for batch in self._receive:
+            for bundle in batch:
+                yield bundle
+        self._raise_stream_error()
+        await self.wait_checked()
+
+    async def wait_checked(self) -> None:
+        """Wait until every sidecar is checked.
+
+        Raises:
+            ConfigurationError: sidecars are broken (every one named) or the check could not finish.
+        """
+        self._start_check()
+        await self._checked.wait()
+        error = self.scan.broken_sidecars_error()
+        if error is not None:
+            raise error
+        if self._check_error is not None or not self.scan.complete:
+            raise ConfigurationError(
+                f"the sidecars in {self.scan.folder} could not be checked: {self._check_error}"
+            ) from self._check_error
+
+    def _raise_stream_error(self) -> None:
+        if self._stream_error is not None:
+            raise DeepsetCloudError(
+                f"listing {self.scan.folder} failed: {self._stream_error}"
+            ) from self._stream_error
+
+    def gate(self, api: UploadAPI) -> UploadAPI:
+        """`api` whose session closes wait for the sidecar check and refuse if it failed."""
+        return _CheckedCloseAPI(api, self)
+
+
+class _CheckedCloseAPI:
+    """Closes a session only once every sidecar of the folder is known to be good.
+
+    A session that is never closed is never ingested: with a broken sidecar, nothing of the upload
+    reaches the workspace and the open sessions expire unused.
+    """
+
+    def __init__(self, api: UploadAPI, feed: FolderFeed) -> None:
+        self._api = api
+        self._feed = feed
+
+    async def create_upload_session(
+        self, workspace: str, *, write_mode: WriteMode, enable_parallel_processing: bool = False
+    ) -> UploadSession:
+        return await self._api.create_upload_session(
+            workspace, write_mode=write_mode, enable_parallel_processing=enable_parallel_processing
+        )
+
+    async def close_upload_session(self, workspace: str, session_id: UUID) -> None:
+        try:
+            await self._feed.wait_checked()
+        except ConfigurationError as exc:
+            raise ConfigurationError(
+                f"upload session {session_id} is left open (it expires unused), so nothing of this "
+                f"upload is ingested: {exc}",
+                broken_sidecars=exc.broken_sidecars,
+            ) from exc
+        await self._api.close_upload_session(workspace, session_id)
+
+    async def get_upload_session(self, workspace: str, session_id: UUID) -> UploadSessionStatus:
+        return await self._api.get_upload_session(workspace, session_id)
+
+    async def direct_upload(
+        self,
+        workspace: str,
+        *,
+        name: str,
+        body: Path | bytes,
+        meta: dict[str, Any] | None,
+        write_mode: WriteMode,
+    ) -> UUID:
+        return await self._api.direct_upload(
+            workspace, name=name, body=body, meta=meta, write_mode=write_mode
+        )
