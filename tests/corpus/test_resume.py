@@ -76,56 +76,58 @@ def _expected(root: Path) -> dict[str, list[str | None]]:
 
 
 @pytest.fixture
-def emulator(make_emulator: Callable[..., ThreadedEmulator]) -> ThreadedEmulator:
+def emulator(deepset_make_emulator: Callable[..., ThreadedEmulator]) -> ThreadedEmulator:
     """A private emulator: these tests change its ingestion delay and faults."""
-    return make_emulator()
+    return deepset_make_emulator()
 
 
 async def test_killed_while_posting_then_resumed(
-    emulator: ThreadedEmulator, workspace: str, tmp_path: Path
+    emulator: ThreadedEmulator, deepset_workspace: str, tmp_path: Path
 ) -> None:
     root = write_corpus(tmp_path / "corpus", {f"doc{i:03}.txt": f"content {i}" for i in range(FILES)})
     emulator.set_faults([{"route": "s3_post", "latency_s": 0.05}])
-    child = _start_child(emulator, root, workspace, tmp_path / "home")
+    child = _start_child(emulator, root, deepset_workspace, tmp_path / "home")
     _kill_when(child, lambda: emulator.stats()["s3_objects_received"] >= 12)
     emulator.clear_faults()
     posted_before = emulator.stats()["s3_objects_received"]
 
     async with AsyncClient(api_key=TEST_API_KEY, api_url=emulator.api_url) as client:
-        report = await client.sync([root], workspace_name=workspace, show_progress=False)
+        report = await client.sync([root], workspace_name=deepset_workspace, show_progress=False)
         assert report.failed == ()
         assert report.uploaded + report.unchanged == FILES
-        assert await _stored(client, workspace) == _expected(root)
+        assert await _stored(client, deepset_workspace) == _expected(root)
     # The killed run's session was never closed, so nothing of it was ingested: everything is posted again.
     assert emulator.stats()["s3_objects_received"] - posted_before == 2 * report.uploaded
 
 
 async def test_killed_after_close_before_ingestion_then_resumed(
-    emulator: ThreadedEmulator, workspace: str, tmp_path: Path
+    emulator: ThreadedEmulator, deepset_workspace: str, tmp_path: Path
 ) -> None:
     root = write_corpus(tmp_path / "corpus", {f"doc{i:03}.txt": f"content {i}" for i in range(FILES)})
     emulator.configure(ingest_delay_s=2.0)  # the killed run's session is ingested after the rerun's
-    child = _start_child(emulator, root, workspace, tmp_path / "home")
+    child = _start_child(emulator, root, deepset_workspace, tmp_path / "home")
     _kill_when(child, lambda: emulator.stats()["requests"].get("close_session", 0) >= 1)
     emulator.configure(ingest_delay_s=0.01)
 
     async with AsyncClient(api_key=TEST_API_KEY, api_url=emulator.api_url) as client:
-        report = await client.sync([root], workspace_name=workspace, show_progress=False)
+        report = await client.sync([root], workspace_name=deepset_workspace, show_progress=False)
         assert report.failed == ()
-        assert await _stored(client, workspace) == _expected(root)
+        assert await _stored(client, deepset_workspace) == _expected(root)
         # Now let the killed run's session be ingested too: OVERWRITE keeps one file per name.
-        first = [s async for page in client.list_upload_sessions(workspace_name=workspace) for s in page]
+        first = [
+            s async for page in client.list_upload_sessions(workspace_name=deepset_workspace) for s in page
+        ]
         killed = min(first, key=lambda session: session.created_at)
         deadline = time.monotonic() + 30
         while True:
-            status = await client.get_upload_session(killed.session_id, workspace_name=workspace)
+            status = await client.get_upload_session(killed.session_id, workspace_name=deepset_workspace)
             done = status.ingestion_status.finished_files + status.ingestion_status.failed_files
             if done == FILES:
                 break
             assert time.monotonic() < deadline, f"the killed run's session never finished ingesting ({done})"
             await _pause()
-        assert await _stored(client, workspace) == _expected(root)
-        again = await client.sync([root], workspace_name=workspace, show_progress=False)
+        assert await _stored(client, deepset_workspace) == _expected(root)
+        again = await client.sync([root], workspace_name=deepset_workspace, show_progress=False)
         assert (again.uploaded, again.updated, again.unchanged) == (0, 0, FILES)
 
 

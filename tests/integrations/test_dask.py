@@ -30,11 +30,11 @@ def dask_client() -> Iterator[object]:
 
 @pytest.mark.usefixtures("dask_client")
 def test_the_dask_recipe_uploads_every_record_once(
-    deepset_emulator: ThreadedEmulator, workspace: str
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str
 ) -> None:
     # The recipe, as in docs/scale-out.md.
     target = UploadTarget(
-        workspace_name=workspace, api_key=deepset_emulator.api_key, api_url=deepset_emulator.api_url
+        workspace_name=deepset_workspace, api_key=deepset_emulator.api_key, api_url=deepset_emulator.api_url
     )
     records = db.from_sequence(
         [(f"doc-{index:03d}.txt", f"text {index}".encode(), {"index": index}) for index in range(300)],
@@ -51,7 +51,7 @@ def test_the_dask_recipe_uploads_every_record_once(
     pages = sync_files.list_files(
         api_key=deepset_emulator.api_key,
         api_url=deepset_emulator.api_url,
-        workspace_name=workspace,
+        workspace_name=deepset_workspace,
         batch_size=500,
     )
     files = [file for page in pages for file in page]

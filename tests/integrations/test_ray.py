@@ -74,14 +74,14 @@ def sink_for(
 
 
 def test_a_thousand_rows_land_once_with_one_merged_report(
-    make_emulator: Callable[..., ThreadedEmulator], workspace: str
+    deepset_make_emulator: Callable[..., ThreadedEmulator], deepset_workspace: str
 ) -> None:
     # One open session per account: the write tasks take turns instead of failing.
-    emulator = make_emulator(max_open_sessions=1)
-    sink = sink_for(emulator, workspace)
+    emulator = deepset_make_emulator(max_open_sessions=1)
+    sink = sink_for(emulator, deepset_workspace)
     ray.data.from_items(rows()).write_datasink(sink)
 
-    assert_landed_once(emulator, workspace, sink.report)
+    assert_landed_once(emulator, deepset_workspace, sink.report)
     assert sink.report is not None
     assert sink.report.successful_upload_count == 2 * ROWS  # files and their metadata
     assert len(sink.report.session_ids) >= 4  # at least 250 rows per task, one session each
@@ -109,19 +109,19 @@ class KilledOnce(DeepsetCloudDatasink):
 
 
 def test_a_killed_and_retried_task_creates_no_duplicate(
-    deepset_emulator: ThreadedEmulator, workspace: str, tmp_path: Path
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str, tmp_path: Path
 ) -> None:
-    sink = sink_for(deepset_emulator, workspace, KilledOnce, marker_dir=str(tmp_path))
+    sink = sink_for(deepset_emulator, deepset_workspace, KilledOnce, marker_dir=str(tmp_path))
     ray.data.from_items(rows()).write_datasink(sink)
 
     assert (tmp_path / "killed").exists()  # the first attempt did die
-    assert_landed_once(deepset_emulator, workspace, sink.report)
+    assert_landed_once(deepset_emulator, deepset_workspace, sink.report)
     assert sink.report is not None
     assert sink.report.successful_upload_count == 2 * ROWS  # the lost attempt is not counted
 
 
 def test_binary_files_with_sidecar_rows(
-    deepset_emulator: ThreadedEmulator, workspace: str, tmp_path: Path
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str, tmp_path: Path
 ) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -129,10 +129,10 @@ def test_binary_files_with_sidecar_rows(
         (corpus / f"file-{index:02d}.txt").write_text(f"file {index}")
         (corpus / f"file-{index:02d}.txt.meta.json").write_text(json.dumps({"n": index}))
     dataset = ray.data.read_binary_files(str(corpus), include_paths=True)
-    sink = sink_for(deepset_emulator, workspace, rows_per_write=1000)
+    sink = sink_for(deepset_emulator, deepset_workspace, rows_per_write=1000)
     dataset.write_datasink(sink)
 
     assert sink.report is not None
     assert sink.report.failed == ()
-    files = {file.name: file.meta for file in listed(deepset_emulator, workspace)}
+    files = {file.name: file.meta for file in listed(deepset_emulator, deepset_workspace)}
     assert files == {f"file-{index:02d}.txt": {"n": index} for index in range(20)}
