@@ -113,6 +113,9 @@ def wheel(session: nox.Session) -> None:
     (wheel_file,) = glob.glob(os.path.join(dist, "*.whl"))
     smoke = os.path.abspath("tools/smoke_wheel.py")
     session.chdir(dist)  # nothing of the checkout is importable from here
+    # First without the extra: every way to start the emulator says in one line which extra is missing.
+    session.install(wheel_file)
+    session.run("python", smoke, "--without-emulator-extra")
     session.install(f"{wheel_file}[emulator]")
     session.run("python", smoke)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -102,4 +103,10 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "python -m deepset_cl
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except ModuleNotFoundError as error:
+        if error.name != "odata_query":
+            raise
+        print(f"error: {error}", file=sys.stderr)  # names the `emulator` extra
+        raise SystemExit(2) from None
