@@ -22,14 +22,21 @@ def test_default_concurrency_is_ten() -> None:
 
 
 @pytest.mark.parametrize("variable", PROXY_VARS)
-def test_a_proxy_lowers_concurrency_to_four(monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
+def test_a_proxy_for_the_api_lowers_concurrency_to_four(
+    monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
     monkeypatch.setenv(variable, "http://proxy:3128")
-    assert resolve_concurrency(UploadSettings(), safe_mode=False) == 4
+    scheme = "http" if variable.lower() == "http_proxy" else "https"
+    target = f"{scheme}://api.cloud.deepset.ai/api/v1"
+    assert resolve_concurrency(UploadSettings(), safe_mode=False, target_url=target) == 4
+    # Unknown target (e.g. a pipeline driven without a client): no proxy is assumed.
+    assert resolve_concurrency(UploadSettings(), safe_mode=False) == 10
 
 
 def test_blank_proxy_variable_is_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HTTPS_PROXY", "  ")
-    assert resolve_concurrency(UploadSettings(), safe_mode=False) == 10
+    target = "https://api.cloud.deepset.ai/api/v1"
+    assert resolve_concurrency(UploadSettings(), safe_mode=False, target_url=target) == 10
 
 
 def test_explicit_concurrency_wins_and_safe_mode_wins_over_it() -> None:

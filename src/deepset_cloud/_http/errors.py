@@ -165,6 +165,8 @@ def _hint(status: int, retry_after: float | None, *, from_api: bool = True) -> s
         )
     if status == 401:
         return "Check your API key (api_key=... or the API_KEY setting): it is missing, wrong or expired."
+    if status == 407:
+        return "The HTTP proxy refused the credentials in HTTP_PROXY/HTTPS_PROXY (http://user:password@host:port)."
     if status == 403:
         return "The API key is valid but may not access this workspace or resource."
     if status == 404:

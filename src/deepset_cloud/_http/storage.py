@@ -30,6 +30,7 @@ import attrs
 
 from deepset_cloud._fileio import read_file
 from deepset_cloud._http.errors import parse_retry_after
+from deepset_cloud._http.proxies import request_proxy
 from deepset_cloud._retry import RetryPolicy
 from deepset_cloud.errors import UploadError
 
@@ -343,7 +344,12 @@ class PresignedPost:
         headers = {"Content-Type": self._template.content_type, "Content-Length": str(length)}
         try:
             async with self._session.post(
-                url, data=data, headers=headers, allow_redirects=False, timeout=client_timeout
+                url,
+                data=data,
+                headers=headers,
+                allow_redirects=False,
+                timeout=client_timeout,
+                **request_proxy(url, headers),  # the storage host's own proxy choice
             ) as response:
                 status = response.status
                 if 200 <= status < 300:

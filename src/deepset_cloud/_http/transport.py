@@ -29,6 +29,7 @@ with contextlib.suppress(ImportError):  # a future anyio may lay its modules out
 from deepset_cloud._http import loop_cleanup
 from deepset_cloud._http.bodies import MAX_BODY_BYTES, MAX_ERROR_BODY_BYTES, read_capped, read_prefix
 from deepset_cloud._http.errors import build_api_error, map_transport_errors
+from deepset_cloud._http.proxies import request_proxy
 from deepset_cloud._inherited import keep_forever
 from deepset_cloud._retry import RetryPolicy
 from deepset_cloud._version import __version__
@@ -196,6 +197,11 @@ class Transport:
             headers["Content-Type"] = "application/json"
         return headers
 
+    def _request_args(self, url: str, *, json_body: bool) -> dict[str, Any]:
+        # No caller keeps the headers in a local: a traceback's frame locals would show the bearer token.
+        headers = self._headers(json_body=json_body)
+        return {"headers": headers, **request_proxy(url, headers)}
+
     # -- requests ---------------------------------------------------------------------------------------
 
     async def request(
@@ -274,8 +280,8 @@ class Transport:
                     url,
                     params=params,
                     data=body if body is not None else data,
-                    headers=self._headers(json_body=body is not None),
                     allow_redirects=False,
+                    **self._request_args(url, json_body=body is not None),
                     timeout=aiohttp.ClientTimeout(
                         total=None if form is not None else self.timeout_s * 2,
                         sock_connect=self.timeout_s,
@@ -361,7 +367,7 @@ class Transport:
         size = 0
         async with (
             map_transport_errors("GET", url),
-            session.get(url, headers=self._headers(json_body=False), allow_redirects=False) as response,
+            session.get(url, allow_redirects=False, **self._request_args(url, json_body=False)) as response,
         ):
             if not 200 <= response.status < 300:
                 raise build_api_error(

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any, Protocol
 from uuid import UUID
 
 import attrs
 
+from deepset_cloud._http.proxies import proxy_for
 from deepset_cloud._http.storage import STREAM_THRESHOLD_BYTES, S3Timeouts
 from deepset_cloud._retry import RetryPolicy
 from deepset_cloud._upload.sources import RemoteObject
@@ -45,7 +45,6 @@ route); in-memory uploads count files.
 DEFAULT_S3_CONCURRENCY = 10
 PROXY_S3_CONCURRENCY = 4
 SAFE_MODE_MAX_TRIES = 10
-_PROXY_ENV_KEYS = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
 
 
 @attrs.frozen(kw_only=True)
@@ -91,18 +90,19 @@ class UploadSettings:
             raise ValueError(f"s3_concurrency must be at least 1, not {value}")
 
 
-def _proxy_configured() -> bool:
-    return any(os.environ.get(key, "").strip() for key in _PROXY_ENV_KEYS)
+def resolve_concurrency(settings: UploadSettings, *, safe_mode: bool, target_url: str | None = None) -> int:
+    """Return how many uploads (or downloads) run in parallel: 1 in safe mode, else the setting or the default.
 
-
-def resolve_concurrency(settings: UploadSettings, *, safe_mode: bool) -> int:
-    """Return how many uploads run in parallel: 1 in safe mode, else the setting or the default."""
+    The default is lower when the environment (`HTTP(S)_PROXY`, `NO_PROXY`) routes `target_url`, the API
+    URL, through a proxy: the official SDK's fix for socket exhaustion in corporate proxies.
+    """
     if safe_mode:
         return 1
     if settings.s3_concurrency is not None:
         return settings.s3_concurrency
-    # Fewer parallel connections through corporate proxies (the official SDK's fix for socket exhaustion).
-    return PROXY_S3_CONCURRENCY if _proxy_configured() else DEFAULT_S3_CONCURRENCY
+    if target_url is not None and proxy_for(target_url) is not None:
+        return PROXY_S3_CONCURRENCY
+    return DEFAULT_S3_CONCURRENCY
 
 
 def resolve_retry(settings: UploadSettings, *, safe_mode: bool) -> RetryPolicy:
@@ -239,6 +239,7 @@ class UploadOptions:
         safe_mode: one upload at a time with more retries, for unreliable networks.
         settings: pipeline tuning.
         stats: counters filled in by the session path, for tests and benchmarks.
+        target_url: the API URL; fewer uploads run in parallel when it goes through a proxy.
     """
 
     write_mode: WriteMode = WriteMode.KEEP
@@ -249,3 +250,4 @@ class UploadOptions:
     safe_mode: bool = False
     settings: UploadSettings = attrs.field(factory=UploadSettings)
     stats: PipelineStats | None = None
+    target_url: str | None = None

@@ -358,7 +358,9 @@ async def _run_direct(
             workspace=workspace,
             items=items,
             write_mode=options.write_mode,
-            concurrency=resolve_concurrency(options.settings, safe_mode=options.safe_mode),
+            concurrency=resolve_concurrency(
+                options.settings, safe_mode=options.safe_mode, target_url=options.target_url
+            ),
             tally=tally,
             progress=bar,
         )
@@ -385,7 +387,7 @@ async def _run_sessions(
             workspace=workspace,
             write_mode=options.write_mode,
             enable_parallel_processing=options.enable_parallel_processing,
-            concurrency=resolve_concurrency(settings, safe_mode=safe_mode),
+            concurrency=resolve_concurrency(settings, safe_mode=safe_mode, target_url=options.target_url),
             retry=resolve_retry(settings, safe_mode=safe_mode),
             settings=settings,
             tally=tally,

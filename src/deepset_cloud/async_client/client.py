@@ -57,8 +57,8 @@ class AsyncClient:
         workspace_name: the default workspace of this client. Defaults to `DEFAULT_WORKSPACE_NAME` from
             the same sources, read when a call needs it.
         timeout_s: the longest wait for a connection or for any read of a response, in seconds.
-        s3_concurrency: how many files are uploaded or downloaded at once (default 10, or 4 when an
-            HTTP proxy is configured in the environment; 1 in safe mode).
+        s3_concurrency: how many files are uploaded or downloaded at once (default 10, or 4 when the
+            environment's `HTTP(S)_PROXY`/`NO_PROXY` route the API URL through a proxy; 1 in safe mode).
         retry: how failed requests are retried (default: `RetryPolicy()`).
         max_files_per_session: objects (files and metadata sidecars) per upload session before a new
             session is opened.
@@ -293,6 +293,7 @@ class AsyncClient:
                 enable_parallel_processing=enable_parallel_processing,
                 safe_mode=safe_mode,
                 settings=self._upload_settings,
+                target_url=self.api_url,
             ),
             storage_options=storage_options,
         )
@@ -436,6 +437,7 @@ class AsyncClient:
                 show_progress=show_progress,
                 enable_parallel_processing=enable_parallel_processing,
                 settings=self._upload_settings,
+                target_url=self.api_url,
             ),
         )
 
@@ -489,7 +491,9 @@ class AsyncClient:
             batch_size=batch_size,
             show_progress=show_progress,
             timeout_s=timeout_s,
-            concurrency=resolve_concurrency(self._upload_settings, safe_mode=safe_mode),
+            concurrency=resolve_concurrency(
+                self._upload_settings, safe_mode=safe_mode, target_url=self.api_url
+            ),
         )
 
     async def sync(
