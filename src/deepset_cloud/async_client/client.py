@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator
+import os
+from collections.abc import AsyncGenerator, Iterable
 from contextlib import aclosing
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import attrs
@@ -282,7 +283,7 @@ class AsyncClient:
             self._api,
             StorageClient(await self._transport.http_session()),
             workspace=workspace,
-            paths=list(paths),
+            paths=_as_list_of_paths(paths),
             recursive=recursive,
             desired_file_types=desired_file_types,
             options=UploadOptions(
@@ -374,7 +375,13 @@ class AsyncClient:
             TransportError: the API could not be reached.
         """
         return await self._upload_memory(
-            files, workspace_name, write_mode, blocking, timeout_s, show_progress, enable_parallel_processing
+            _as_list_of(files, DeepsetCloudFile),
+            workspace_name,
+            write_mode,
+            blocking,
+            timeout_s,
+            show_progress,
+            enable_parallel_processing,
         )
 
     async def upload_bytes(
@@ -411,7 +418,13 @@ class AsyncClient:
             TransportError: the API could not be reached.
         """
         return await self._upload_memory(
-            files, workspace_name, write_mode, blocking, timeout_s, show_progress, enable_parallel_processing
+            _as_list_of(files, DeepsetCloudFileBytes),
+            workspace_name,
+            write_mode,
+            blocking,
+            timeout_s,
+            show_progress,
+            enable_parallel_processing,
         )
 
     async def _upload_memory(
@@ -633,6 +646,26 @@ def _user_view(file: File) -> File:
     """The file with sync's content hash hidden from its metadata (the same object when there is none)."""
     meta = strip_reserved(file.meta)
     return file if meta is file.meta else attrs.evolve(file, meta=meta)
+
+
+def _as_list_of_paths(paths: object) -> list[Any]:
+    # One folder or file given bare (`paths="corpus"`) means that one, not its characters.
+    if isinstance(paths, (str, os.PathLike)):
+        return [paths]
+    items: list[Any] = list(cast("Iterable[Any]", paths))
+    return items
+
+
+def _as_list_of(files: object, kind: type) -> list[Any]:
+    """Return `files` as a list, refusing a bare str, bytes or single file with one clear error."""
+    if isinstance(files, (str, bytes, DeepsetCloudFile, DeepsetCloudFileBytes)) or not hasattr(
+        files, "__iter__"
+    ):
+        given = type(files).__name__
+        raise ConfigurationError(
+            f"files must be a list of {kind.__name__}, got a {given}. Wrap a single file in a list: [file]."
+        )
+    return list(files)
 
 
 def _check_positive(name: str, value: object) -> None:
