@@ -66,9 +66,9 @@ def test_the_readme_blocks_are_the_example_files() -> None:
     assert check.returncode == 0, check.stderr
 
 
-def test_upload_and_list(deepset_emulator: ThreadedEmulator, workspace: str, tmp_path: Path) -> None:
+def test_upload_and_list(deepset_emulator: ThreadedEmulator, deepset_workspace: str, tmp_path: Path) -> None:
     _corpus(tmp_path)
-    env = example_env(deepset_emulator, workspace, tmp_path / "home")
+    env = example_env(deepset_emulator, deepset_workspace, tmp_path / "home")
     out = run_example(
         [sys.executable, str(EXAMPLES / "upload_and_list.py"), "./corpus"], env, tmp_path
     ).stdout
@@ -77,39 +77,39 @@ def test_upload_and_list(deepset_emulator: ThreadedEmulator, workspace: str, tmp
     assert listed == ["a.txt", "hello.txt"]  # the files with lang 'en'
 
 
-def test_async_client(deepset_emulator: ThreadedEmulator, workspace: str, tmp_path: Path) -> None:
-    env = example_env(deepset_emulator, workspace, tmp_path / "home")
+def test_async_client(deepset_emulator: ThreadedEmulator, deepset_workspace: str, tmp_path: Path) -> None:
+    env = example_env(deepset_emulator, deepset_workspace, tmp_path / "home")
     out = run_example([sys.executable, str(EXAMPLES / "async_client.py")], env, tmp_path).stdout
     assert "uploaded 30 files in sessions" in out
     assert "ingested: 30" in out
     assert "30 notes listed" in out
 
 
-def test_download(deepset_emulator: ThreadedEmulator, workspace: str, tmp_path: Path) -> None:
+def test_download(deepset_emulator: ThreadedEmulator, deepset_workspace: str, tmp_path: Path) -> None:
     files.upload(
         paths=[_corpus(tmp_path)],
         recursive=True,
         api_key=deepset_emulator.api_key,
         api_url=deepset_emulator.api_url,
-        workspace_name=workspace,
+        workspace_name=deepset_workspace,
         show_progress=False,
     )
-    env = example_env(deepset_emulator, workspace, tmp_path / "home")
+    env = example_env(deepset_emulator, deepset_workspace, tmp_path / "home")
     out = run_example([sys.executable, str(EXAMPLES / "download.py"), "./downloads"], env, tmp_path).stdout
     assert "downloaded 1 files into downloads" in out
     assert sorted(path.name for path in (tmp_path / "downloads").iterdir()) == ["a.txt", "a.txt.meta.json"]
 
 
-def test_handle_errors(deepset_emulator: ThreadedEmulator, workspace: str, tmp_path: Path) -> None:
-    env = example_env(deepset_emulator, workspace, tmp_path / "home")
+def test_handle_errors(deepset_emulator: ThreadedEmulator, deepset_workspace: str, tmp_path: Path) -> None:
+    env = example_env(deepset_emulator, deepset_workspace, tmp_path / "home")
     out = run_example([sys.executable, str(EXAMPLES / "handle_errors.py")], env, tmp_path).stdout
     assert out.splitlines() == ["wrong key: 401", "uploaded before the error: 0"]
 
 
-def test_cli_tour(deepset_emulator: ThreadedEmulator, workspace: str, tmp_path: Path) -> None:
+def test_cli_tour(deepset_emulator: ThreadedEmulator, deepset_workspace: str, tmp_path: Path) -> None:
     _corpus(tmp_path)
     (tmp_path / "corpus" / "hello.txt").write_text("hello", encoding="utf-8")
-    env = example_env(deepset_emulator, workspace, tmp_path / "home")
+    env = example_env(deepset_emulator, deepset_workspace, tmp_path / "home")
     result = run_example(["bash", str(EXAMPLES / "cli_tour.sh"), "./corpus"], env, tmp_path)
     assert "Uploaded 3 of 3 objects (0 failed, 0 skipped)." in result.stdout
     assert (tmp_path / "downloads" / "hello.txt").read_text(encoding="utf-8") == "hello"
