@@ -130,11 +130,12 @@ def test_ctrl_c_in_the_middle_of_a_sync_upload_closes_the_session(
 ) -> None:
     credentials: dict[str, Any] = {"api_key": deepset_emulator.api_key, "api_url": deepset_emulator.api_url}
     deepset_emulator.set_faults([{"route": "s3_post", "latency_s": 3.0}])  # uploads stall mid-way
+    posts_before = deepset_emulator.stats()["requests"].get("s3_post", 0)
 
-    def session_opened() -> bool:
-        return any(
-            page for page in files.list_upload_sessions(workspace_name=deepset_workspace, **credentials)
-        )
+    def uploading() -> bool:
+        # Not "a session exists": the server creates it before the client has the answer, and a Ctrl-C in
+        # between leaves the client nothing to close. A storage post means the client holds the session.
+        return bool(deepset_emulator.stats()["requests"].get("s3_post", 0) > posts_before)
 
     finished = run_script(
         """
@@ -154,7 +155,7 @@ def test_ctrl_c_in_the_middle_of_a_sync_upload_closes_the_session(
         deepset_emulator.api_key,
         deepset_emulator.api_url,
         deepset_workspace,
-        interrupt_when=session_opened,
+        interrupt_when=uploading,
     )
     assert (finished.returncode, finished.stdout, finished.stderr) == (0, ["KeyboardInterrupt"], "")
     sessions = [
