@@ -21,6 +21,7 @@ from deepset_cloud.errors import (
     AuthenticationError,
     ConnectError,
     IngestionTimeoutError,
+    OperationTimeoutError,
     RequestTimeout,
     ServerError,
 )
@@ -84,6 +85,24 @@ async def test_timeout() -> None:
     ):
         with pytest.raises(RequestTimeout) as caught:
             await client.get_upload_session(uuid.uuid4())
+    assert_hidden(caught.value, key)
+
+
+async def test_operation_timeout_of_a_listing_cut_mid_request() -> None:
+    never = asyncio.Event()
+
+    async def stall(request: web.Request) -> web.StreamResponse:
+        await never.wait()
+        return web.Response()
+
+    key = new_key()
+    async with (
+        ScriptedServer(stall) as server,
+        AsyncClient(key, server.api_url, "ws", retry=FAST, timeout_s=30) as client,
+    ):
+        with pytest.raises(OperationTimeoutError) as caught:
+            async for _ in client.list_files(timeout_s=0.2):
+                pass
     assert_hidden(caught.value, key)
 
 
