@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
-import anyio
 import attrs
 
 from deepset_cloud.emulator import ThreadedEmulator
+from tests.support import poll_until
 
-__all__ = ["Api", "Reply", "poll"]
+__all__ = ["Api", "Reply"]
 
 
 @attrs.frozen
@@ -30,17 +30,6 @@ class Reply:
     @property
     def text(self) -> str:
         return self.body.decode()
-
-
-async def poll(
-    check: Callable[[], Awaitable[bool]], *, timeout: float = 10.0, what: str = "condition"
-) -> None:
-    """Poll `check` until it is true; fail after `timeout` seconds."""
-    with anyio.move_on_after(timeout):
-        while not await check():
-            await anyio.sleep(0.01)
-        return
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 class Api:
@@ -137,7 +126,7 @@ class Api:
             counts = (await self.status(session_id))["ingestion_status"]
             return counts["finished_files"] + counts["failed_files"] >= raw_files
 
-        await poll(done, what=f"ingestion of {raw_files} files")
+        await poll_until(done, what=f"ingestion of {raw_files} files")
         return counts
 
     async def session_files(self, session_id: str, **params: Any) -> dict[str, Any]:

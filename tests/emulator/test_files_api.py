@@ -10,9 +10,9 @@ from collections.abc import Callable
 import aiohttp
 import pytest
 
-from deepset_cloud.emulator import ThreadedEmulator
+from deepset_cloud.emulator import ManualClock, ThreadedEmulator
 
-from .emulator_api import Api, poll
+from .emulator_api import Api
 
 pytestmark = pytest.mark.anyio
 
@@ -234,17 +234,17 @@ async def test_list_cursor_with_a_literal_space_in_the_query_string(api: Api) ->
 async def test_search_index_lag(
     http: aiohttp.ClientSession, deepset_make_emulator: Callable[..., ThreadedEmulator]
 ) -> None:
-    api = Api(http, deepset_make_emulator(search_index_lag_s=0.3), "ws")
+    clock = ManualClock()
+    api = Api(http, deepset_make_emulator(search_index_lag_s=30, clock=clock), "ws")
     await api.upload("a.txt", b"needle", {"k": "v"})
     assert (await api.list_files()).json["total"] == 1  # plain listing sees it at once
     assert (await api.list_files(name="a.t")).json["total"] == 1
     assert (await api.list_files(filter="k eq 'v'")).json["total"] == 0  # the index lags
     assert (await api.list_files(content="needle")).json["total"] == 0
-
-    async def indexed() -> bool:
-        return bool((await api.list_files(filter="k eq 'v'")).json["total"])
-
-    await poll(indexed, what="the search index to catch up")
+    clock.advance(29.9)
+    assert (await api.list_files(filter="k eq 'v'")).json["total"] == 0
+    clock.advance(0.1)  # indexed search_index_lag_s after its creation
+    assert (await api.list_files(filter="k eq 'v'")).json["total"] == 1
     assert (await api.list_files(content="needle")).json["total"] == 1
 
 

@@ -15,8 +15,9 @@ import pytest
 
 from deepset_cloud.emulator import ThreadedEmulator
 from deepset_cloud.emulator.clock import ManualClock
+from tests.support import poll_until
 
-from .emulator_api import Api, Reply, poll
+from .emulator_api import Api, Reply
 
 pytestmark = pytest.mark.anyio
 
@@ -289,7 +290,7 @@ async def test_stopping_with_a_large_post_in_flight_leaves_no_spool_file(
         async def spooling() -> bool:
             return any(p.is_file() for p in (emulator.data_dir / "blobs").rglob("*"))
 
-        await poll(spooling, what="the post's spool file")
+        await poll_until(spooling, what="the post's spool file")
         await asyncio.to_thread(emulator.stop)
         assert not emulator.running
         assert [p for p in (emulator.data_dir / "blobs").rglob("*") if p.is_file()] == []
