@@ -14,7 +14,7 @@ import pytest
 
 from deepset_cloud import AsyncClient, DeepsetCloudFile, RetryPolicy
 from deepset_cloud._http.proxies import proxy_for
-from deepset_cloud._upload.options import UploadSettings, resolve_concurrency
+from deepset_cloud._upload.options import DEFAULT_S3_CONCURRENCY, UploadSettings, resolve_concurrency
 from deepset_cloud.errors import APIError, ConfigurationError, TransportError
 
 from .forward_proxy import ForwardProxy
@@ -168,9 +168,12 @@ def test_concurrency_is_lowered_only_when_the_target_goes_through_a_proxy(
 ) -> None:
     settings = UploadSettings()
     api = "https://api.cloud.deepset.ai/api/v1"
-    assert resolve_concurrency(settings, safe_mode=False, target_url=api) == 10
+    assert resolve_concurrency(settings, safe_mode=False, target_url=api) == DEFAULT_S3_CONCURRENCY
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy:3128")
     assert resolve_concurrency(settings, safe_mode=False, target_url=api) == 4
-    assert resolve_concurrency(settings, safe_mode=False, target_url="http://127.0.0.1:8000/api/v1") == 10
+    assert (
+        resolve_concurrency(settings, safe_mode=False, target_url="http://127.0.0.1:8000/api/v1")
+        == DEFAULT_S3_CONCURRENCY
+    )
     monkeypatch.setenv("NO_PROXY", "deepset.ai")
-    assert resolve_concurrency(settings, safe_mode=False, target_url=api) == 10
+    assert resolve_concurrency(settings, safe_mode=False, target_url=api) == DEFAULT_S3_CONCURRENCY

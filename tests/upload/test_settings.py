@@ -17,8 +17,9 @@ def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-def test_default_concurrency_is_ten() -> None:
-    assert resolve_concurrency(UploadSettings(), safe_mode=False) == 10
+def test_default_concurrency_is_32_storage_posts_and_10_api_requests() -> None:
+    assert resolve_concurrency(UploadSettings(), safe_mode=False) == 32
+    assert resolve_concurrency(UploadSettings(), safe_mode=False, to_api=True) == 10
 
 
 @pytest.mark.parametrize("variable", PROXY_VARS)
@@ -29,14 +30,15 @@ def test_a_proxy_for_the_api_lowers_concurrency_to_four(
     scheme = "http" if variable.lower() == "http_proxy" else "https"
     target = f"{scheme}://api.cloud.deepset.ai/api/v1"
     assert resolve_concurrency(UploadSettings(), safe_mode=False, target_url=target) == 4
+    assert resolve_concurrency(UploadSettings(), safe_mode=False, target_url=target, to_api=True) == 4
     # Unknown target (e.g. a pipeline driven without a client): no proxy is assumed.
-    assert resolve_concurrency(UploadSettings(), safe_mode=False) == 10
+    assert resolve_concurrency(UploadSettings(), safe_mode=False) == 32
 
 
 def test_blank_proxy_variable_is_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HTTPS_PROXY", "  ")
     target = "https://api.cloud.deepset.ai/api/v1"
-    assert resolve_concurrency(UploadSettings(), safe_mode=False, target_url=target) == 10
+    assert resolve_concurrency(UploadSettings(), safe_mode=False, target_url=target) == 32
 
 
 def test_explicit_concurrency_wins_and_safe_mode_wins_over_it() -> None:

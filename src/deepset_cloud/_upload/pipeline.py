@@ -359,7 +359,7 @@ async def _run_direct(
             items=items,
             write_mode=options.write_mode,
             concurrency=resolve_concurrency(
-                options.settings, safe_mode=options.safe_mode, target_url=options.target_url
+                options.settings, safe_mode=options.safe_mode, target_url=options.target_url, to_api=True
             ),
             tally=tally,
             progress=bar,

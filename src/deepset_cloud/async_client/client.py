@@ -58,8 +58,9 @@ class AsyncClient:
         workspace_name: the default workspace of this client. Defaults to `DEFAULT_WORKSPACE_NAME` from
             the same sources, read when a call needs it.
         timeout_s: the longest wait for a connection or for any read of a response, in seconds.
-        s3_concurrency: how many files are uploaded or downloaded at once (default 10, or 4 when the
-            environment's `HTTP(S)_PROXY`/`NO_PROXY` route the API URL through a proxy; 1 in safe mode).
+        s3_concurrency: how many files are uploaded or downloaded at once (default 32 storage posts, 10
+            direct uploads or downloads; 4 when the environment's `HTTP(S)_PROXY`/`NO_PROXY` route the API
+            URL through a proxy; 1 in safe mode).
         retry: how failed requests are retried (default: `RetryPolicy()`).
         max_files_per_session: objects (files and metadata sidecars) per upload session before a new
             session is opened.
@@ -505,7 +506,7 @@ class AsyncClient:
             show_progress=show_progress,
             timeout_s=timeout_s,
             concurrency=resolve_concurrency(
-                self._upload_settings, safe_mode=safe_mode, target_url=self.api_url
+                self._upload_settings, safe_mode=safe_mode, target_url=self.api_url, to_api=True
             ),
         )
 

@@ -95,7 +95,7 @@ class UploadTarget:
             partition safe: it replaces what the first run stored instead of duplicating it.
         storage_options: fsspec options for URL contents (e.g. S3 credentials). Never shown in a repr.
         max_files_per_session: objects (files plus metadata) per session before a new one is opened.
-        s3_concurrency: parallel storage posts per partition (default 10).
+        s3_concurrency: parallel storage posts per partition (default 32).
         session_wait_s: how long a partition waits for a free session when the account's open-session
             limit is reached (it retries with backoff), before it fails.
     """
