@@ -7,12 +7,13 @@ requests and urllib), which is what lets these tests route 127.0.0.1 through the
 
 from __future__ import annotations
 
+import base64
 import uuid
 from typing import TYPE_CHECKING
 
 import pytest
 
-from deepset_cloud import AsyncClient, DeepsetCloudFile, RetryPolicy
+from deepset_cloud import AsyncClient, DeepsetCloudError, DeepsetCloudFile, RetryPolicy
 from deepset_cloud._http.proxies import proxy_for
 from deepset_cloud._upload.options import DEFAULT_S3_CONCURRENCY, UploadSettings, resolve_concurrency
 from deepset_cloud.errors import APIError, ConfigurationError, TransportError
@@ -110,8 +111,35 @@ async def test_wrong_proxy_credentials_fail_clearly_without_showing_them(
                 await client.list_upload_sessions().__anext__()
     assert caught.value.status_code == 407
     assert proxy.rejected == 1
-    assert places_showing(caught.value, password, skip_file=__file__) == []
-    assert places_showing(caught.value, deepset_emulator.api_key, skip_file=__file__) == []
+    basic = base64.b64encode(f"user:{password}".encode()).decode()  # as in Proxy-Authorization
+    for secret in (password, basic, deepset_emulator.api_key):
+        assert places_showing(caught.value, secret, skip_file=__file__) == []
+
+
+@pytest.mark.anyio
+async def test_storage_failures_through_an_authenticated_proxy_show_neither_key_nor_proxy_password(
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    password = f"secret-{uuid.uuid4().hex}"
+    deepset_emulator.set_faults([{"route": "s3_post", "drop": True}])
+    async with ForwardProxy(credentials=("user", password)) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        async with AsyncClient(
+            deepset_emulator.api_key, deepset_emulator.api_url, deepset_workspace, retry=FAST
+        ) as client:
+            try:
+                report = await client.upload_texts(texts(25), show_progress=False, blocking=False)
+            except DeepsetCloudError as raised:
+                failures: list[BaseException] = [raised]
+            else:
+                failures = [r.exception for r in report.failed if r.exception is not None]
+    assert failures
+    assert proxy.rejected == 0
+    assert any(r.path.startswith(STORAGE_PATH) for r in proxy.requests)
+    basic = base64.b64encode(f"user:{password}".encode()).decode()  # as in Proxy-Authorization
+    for failure in failures:
+        for secret in (password, basic, deepset_emulator.api_key):
+            assert places_showing(failure, secret, skip_file=__file__) == []
 
 
 @pytest.mark.anyio

@@ -25,7 +25,7 @@ import attrs
 
 from deepset_cloud.errors import ConfigurationError
 
-__all__ = ["Proxy", "proxy_for", "request_proxy"]
+__all__ = ["Proxy", "proxy_for", "request_args"]
 
 logger = logging.getLogger("deepset_cloud")
 
@@ -62,22 +62,23 @@ def proxy_for(url: str) -> Proxy | None:
     return _resolve(environment, parts.scheme.lower(), parts.hostname or "", parts.port)
 
 
-def request_proxy(url: str, headers: dict[str, str]) -> dict[str, Any]:
-    """The aiohttp request arguments that route `url` through its proxy; empty when it goes direct.
+def request_args(url: str, headers: dict[str, str]) -> dict[str, Any]:
+    """The aiohttp request arguments `headers=` and, when `url` goes through a proxy, `proxy=`.
 
     The proxy's credentials travel to the proxy only: in the CONNECT request of an https target, or as a
-    `Proxy-Authorization` header added to `headers` for a plain-HTTP target (whose request the proxy
-    forwards without its hop-by-hop `Proxy-*` headers).
+    `Proxy-Authorization` header of a plain-HTTP target's request (the proxy drops its hop-by-hop
+    `Proxy-*` headers before forwarding it). `headers` itself is left as it is, so the caller's frame
+    never holds the credentials (tracebacks show frames' locals).
     """
     proxy = proxy_for(url)
     if proxy is None:
-        return {}
+        return {"headers": headers}
     if proxy.authorization is None:
-        return {"proxy": proxy.url}
+        return {"headers": headers, "proxy": proxy.url}
     if url[:6].lower() == "https:":
-        return {"proxy": proxy.url, "proxy_headers": {"Proxy-Authorization": proxy.authorization}}
-    headers["Proxy-Authorization"] = proxy.authorization
-    return {"proxy": proxy.url}
+        tunnel = {"Proxy-Authorization": proxy.authorization}
+        return {"headers": headers, "proxy": proxy.url, "proxy_headers": tunnel}
+    return {"headers": {**headers, "Proxy-Authorization": proxy.authorization}, "proxy": proxy.url}
 
 
 @functools.lru_cache(maxsize=64)

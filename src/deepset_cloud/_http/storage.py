@@ -29,8 +29,8 @@ import anyio
 import attrs
 
 from deepset_cloud._fileio import read_file
-from deepset_cloud._http.errors import parse_retry_after
-from deepset_cloud._http.proxies import request_proxy
+from deepset_cloud._http.errors import parse_retry_after, sanitized
+from deepset_cloud._http.proxies import request_args
 from deepset_cloud._retry import RetryPolicy
 from deepset_cloud.errors import UploadError
 
@@ -346,10 +346,9 @@ class PresignedPost:
             async with self._session.post(
                 url,
                 data=data,
-                headers=headers,
                 allow_redirects=False,
                 timeout=client_timeout,
-                **request_proxy(url, headers),  # the storage host's own proxy choice
+                **request_args(url, headers),  # the storage host's own proxy choice
             ) as response:
                 status = response.status
                 if 200 <= status < 300:
@@ -369,7 +368,7 @@ class PresignedPost:
                 f"storage upload of {name!r} failed: {_describe(exc)}",
                 file_name=name,
                 is_retryable=transient,
-            ) from exc
+            ) from sanitized(exc)  # aiohttp's frames hold the request (proxy credentials, form fields)
         finally:
             if not isinstance(data, bytes) and isinstance(data, AsyncGenerator):  # bytes: skip the ABC check
                 # Release the file now; "already running" means aiohttp's writer still owns it and

@@ -29,7 +29,7 @@ with contextlib.suppress(ImportError):  # a future anyio may lay its modules out
 from deepset_cloud._http import loop_cleanup
 from deepset_cloud._http.bodies import MAX_BODY_BYTES, MAX_ERROR_BODY_BYTES, read_capped, read_prefix
 from deepset_cloud._http.errors import build_api_error, map_transport_errors
-from deepset_cloud._http.proxies import request_proxy
+from deepset_cloud._http.proxies import request_args
 from deepset_cloud._inherited import keep_forever
 from deepset_cloud._retry import RetryPolicy
 from deepset_cloud._version import __version__
@@ -199,8 +199,7 @@ class Transport:
 
     def _request_args(self, url: str, *, json_body: bool) -> dict[str, Any]:
         # No caller keeps the headers in a local: a traceback's frame locals would show the bearer token.
-        headers = self._headers(json_body=json_body)
-        return {"headers": headers, **request_proxy(url, headers)}
+        return request_args(url, self._headers(json_body=json_body))
 
     # -- requests ---------------------------------------------------------------------------------------
 
