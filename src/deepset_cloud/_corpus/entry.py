@@ -62,6 +62,7 @@ async def run_sync(
         timeout_s=timeout_s,
         show_progress=show_progress,
         settings=settings,
+        target_url=api.transport.api_url,  # fewer posts in flight when it goes through a proxy
     )
     return await sync_corpus(
         api, storage, workspace=workspace, paths=list(paths), options=options, upload=upload
@@ -88,7 +89,7 @@ async def run_delete_files(
         names=name_list,
         odata_filter=text,
         dry_run=dry_run,
-        concurrency=resolve_concurrency(settings, safe_mode=False),
+        concurrency=resolve_concurrency(settings, safe_mode=False, target_url=api.transport.api_url),
         show_progress=show_progress,
     )
 

@@ -212,7 +212,9 @@ async def _execute(
                 gone,
                 total=counts.delete,
                 missing_ok=True,
-                concurrency=resolve_concurrency(upload.settings, safe_mode=upload.safe_mode),
+                concurrency=resolve_concurrency(
+                    upload.settings, safe_mode=upload.safe_mode, target_url=upload.target_url
+                ),
                 show_progress=upload.show_progress,
             )
             deleted = len(result.deleted)

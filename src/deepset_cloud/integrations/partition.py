@@ -191,7 +191,7 @@ async def upload_partition_async(records: Iterable[RecordLike], target: UploadTa
             workspace=workspace,
             write_mode=target.write_mode,
             enable_parallel_processing=False,
-            concurrency=resolve_concurrency(settings, safe_mode=False),
+            concurrency=resolve_concurrency(settings, safe_mode=False, target_url=client.api_url),
             retry=resolve_retry(settings, safe_mode=False),
             settings=settings,
             tally=tally,
