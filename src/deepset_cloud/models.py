@@ -260,13 +260,13 @@ class PlannedChange:
         action: "upload" (new file), "replace" (changed content), "update_meta" (changed metadata only)
             or "delete" (gone locally; only with `delete=True`).
         name: the file's name in the workspace.
-        path: the local file (None for a deletion).
+        path: the local file, or the URL of an object in object storage (None for a deletion).
         file_id: the workspace file that would be replaced, updated or deleted (None for a new file).
     """
 
     action: str
     name: str
-    path: Path | None = None
+    path: Path | str | None = None
     file_id: UUID | None = None
 
 

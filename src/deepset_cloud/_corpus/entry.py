@@ -6,6 +6,7 @@ The clients call these with their endpoint layer and settings, so the public met
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 from deepset_cloud._corpus.deletion import check_selectors, delete_files
@@ -39,6 +40,7 @@ async def run_sync(
     show_progress: bool,
     max_delete: object,
     relative_names: bool,
+    storage_options: dict[str, Any] | None = None,
 ) -> SyncReport:
     """Check the arguments of `sync` and run it (see `AsyncClient.sync`)."""
     if isinstance(paths, (str, Path)):
@@ -55,6 +57,7 @@ async def run_sync(
         max_delete=validate_max_delete(max_delete),
         relative_names=relative_names,
         cache_dir=default_cache_dir(),
+        storage_options=storage_options,
     )
     upload = UploadOptions(
         write_mode=WriteMode.OVERWRITE,

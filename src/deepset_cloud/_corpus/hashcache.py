@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from deepset_cloud._upload.sources import StorageOptions, open_binary
+
 __all__ = ["CACHE_DIR_ENV", "HashCache", "default_cache_dir", "sha256_of"]
 
 CACHE_DIR_ENV = "DEEPSET_CLOUD_CACHE_DIR"
@@ -40,14 +42,14 @@ def default_cache_dir() -> Path:
     return (Path(xdg) if xdg else Path.home() / ".cache") / "deepset-cloud"
 
 
-def sha256_of(path: str) -> str:
-    """Return the hex SHA-256 of the file's content, read in chunks (memory does not grow with size).
+def sha256_of(path: str, storage_options: StorageOptions | None = None) -> str:
+    """Return the hex SHA-256 of the file's (or object's) content, read in chunks (memory does not grow).
 
     Raises:
         OSError: the file cannot be read.
     """
     digest = hashlib.sha256()
-    with open(path, "rb", buffering=0) as handle:
+    with open_binary(path, storage_options) as handle:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
@@ -58,9 +60,11 @@ class HashCache:
 
     Args:
         directory: where the cache file lives; None disables the cache (every file is read).
+        storage_options: options of the fsspec filesystems of objects given by URL.
     """
 
-    def __init__(self, directory: Path | None) -> None:
+    def __init__(self, directory: Path | None, storage_options: StorageOptions | None = None) -> None:
+        self._storage_options = storage_options
         self._db: sqlite3.Connection | None = None
         self._pending: list[tuple[str, int, int, str]] = []
         self.file: Path | None = None
@@ -86,7 +90,7 @@ class HashCache:
         Raises:
             OSError: the file cannot be read.
         """
-        value = sha256_of(path)
+        value = sha256_of(path, self._storage_options)
         if time.time_ns() - mtime_ns > _RACY_WINDOW_NS and self._db is not None:
             self._pending.append((path, size, mtime_ns, value))
             if len(self._pending) >= _FLUSH_EVERY:

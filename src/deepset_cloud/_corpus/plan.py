@@ -19,7 +19,7 @@ from deepset_cloud._corpus.hashcache import HashCache
 from deepset_cloud._corpus.meta import CONTENT_HASH_KEY, canonical_meta, split_reserved
 from deepset_cloud._corpus.plandb import Action, Candidate, PlanDB, PlanRow, RemoteRow
 from deepset_cloud._corpus.walk import META_SUFFIX, EntryKind, file_suffix, walk_corpus
-from deepset_cloud._fileio import read_file
+from deepset_cloud._upload.sources import StorageOptions, read_bytes, shown_path
 from deepset_cloud.errors import ConfigurationError
 from deepset_cloud.models import File, SkippedFile
 
@@ -56,6 +56,7 @@ def plan_local(
     recursive: bool,
     file_types: frozenset[str],
     relative_names: bool,
+    storage_options: StorageOptions | None = None,
 ) -> list[SkippedFile]:
     """Walk the corpus into `db`; return what is skipped, with reasons.
 
@@ -66,10 +67,15 @@ def plan_local(
     skipped: list[SkippedFile] = []
 
     def on_skip(path: str, reason: str) -> None:
-        skipped.append(SkippedFile(path=Path(path), reason=reason))
+        skipped.append(SkippedFile(path=shown_path(path), reason=reason))
 
     entries = walk_corpus(
-        paths, recursive=recursive, file_types=file_types, relative_names=relative_names, on_skip=on_skip
+        paths,
+        recursive=recursive,
+        file_types=file_types,
+        relative_names=relative_names,
+        on_skip=on_skip,
+        storage_options=storage_options,
     )
     for path in db.add_local(entries):
         on_skip(path, "listed more than once")
@@ -89,7 +95,7 @@ def plan_local(
     if orphans:
         raise ConfigurationError(
             f"{len(orphans)} metadata sidecar(s) without their file beside them: {', '.join(orphans[:_SHOWN])}",
-            broken_sidecars=tuple((Path(path), "no file to pair with") for path in orphans),
+            broken_sidecars=tuple((shown_path(path), "no file to pair with") for path in orphans),
         )
     allowed = ", ".join(sorted(file_types))
     for path, name, kind in db.kept_out():
@@ -135,6 +141,7 @@ def classify(
     delete: bool,
     file_types: frozenset[str],
     advance: Callable[[int], None],
+    storage_options: StorageOptions | None = None,
 ) -> PlanCounts:
     """Decide every local file (hashing what the cache does not know) and every gone workspace file.
 
@@ -143,7 +150,7 @@ def classify(
     """
     counts = dict.fromkeys(Action, 0)
     unchanged = 0
-    broken: list[tuple[Path, str]] = []
+    broken: list[tuple[Path | str, str]] = []
     unreadable: list[Unreadable] = []
 
     def rows() -> Any:
@@ -151,7 +158,7 @@ def classify(
         for done, candidate in enumerate(db.candidates(cache.file), 1):
             if done % 1000 == 0:
                 advance(1000)
-            meta = _local_meta(candidate, broken)
+            meta = _local_meta(candidate, broken, storage_options)
             if meta is None:
                 continue
             try:
@@ -210,13 +217,15 @@ def _deletable(name: str, file_types: frozenset[str]) -> bool:
     return not name.endswith(META_SUFFIX) and file_suffix(name) in file_types
 
 
-def _local_meta(candidate: Candidate, broken: list[tuple[Path, str]]) -> str | None:
+def _local_meta(
+    candidate: Candidate, broken: list[tuple[Path | str, str]], storage_options: StorageOptions | None
+) -> str | None:
     """The canonical JSON of the file's sidecar ("{}" without one); None (and `broken`) if unusable."""
     if candidate.sidecar is None:
         return "{}"
-    sidecar = Path(candidate.sidecar)
+    sidecar = shown_path(candidate.sidecar)
     try:
-        _, raw = read_file(sidecar)
+        raw = read_bytes(candidate.sidecar, storage_options)
         value = json.loads(raw)
     except OSError as exc:
         broken.append((sidecar, f"cannot be read ({exc.strerror or exc})"))

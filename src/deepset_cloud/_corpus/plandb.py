@@ -235,6 +235,11 @@ class PlanDB:
         query = f"SELECT count(*) FROM plan WHERE action IN ({marks})"  # noqa: S608 (only "?" marks)
         return int(self._db.execute(query, tuple(int(a) for a in actions)).fetchone()[0])
 
+    def has_url_paths(self) -> bool:
+        """Whether any planned change reads an object from object storage (its path is a URL)."""
+        query = "SELECT 1 FROM plan WHERE path GLOB '[A-Za-z]*://*' LIMIT 1"
+        return self._db.execute(query).fetchone() is not None
+
     def max_size(self, *actions: Action) -> int:
         """The largest file size among the planned changes of the given kinds (0 if none)."""
         marks = ", ".join("?" for _ in actions)

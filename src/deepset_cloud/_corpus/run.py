@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from functools import partial
 from itertools import islice
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import anyio
@@ -33,6 +34,7 @@ from deepset_cloud._http.storage import StorageClient
 from deepset_cloud._progress import ProgressBar
 from deepset_cloud._upload.options import UploadOptions, resolve_concurrency
 from deepset_cloud._upload.pipeline import PreparedFile, upload_prepared
+from deepset_cloud._upload.sources import shown_path, upload_source
 from deepset_cloud.models import (
     PlannedChange,
     SkippedFile,
@@ -67,6 +69,7 @@ class SyncOptions:
     max_delete: int | float
     relative_names: bool = False
     cache_dir: Path | None = None
+    storage_options: dict[str, Any] | None = attrs.field(default=None, repr=False)  # may hold secrets
 
 
 async def sync_corpus(
@@ -86,7 +89,7 @@ async def sync_corpus(
         IngestionTimeoutError, APIError, TransportError: as for `upload`; deletions did not run.
     """
     db = await anyio.to_thread.run_sync(PlanDB)
-    cache = HashCache(options.cache_dir)
+    cache = HashCache(options.cache_dir, options.storage_options)
     try:
         skipped: list[SkippedFile] = await anyio.to_thread.run_sync(
             partial(
@@ -96,6 +99,7 @@ async def sync_corpus(
                 recursive=options.recursive,
                 file_types=options.file_types,
                 relative_names=options.relative_names,
+                storage_options=options.storage_options,
             )
         )
         remote_files = await _list_into(db, api, workspace, show_progress=upload.show_progress)
@@ -143,7 +147,13 @@ async def _classify(db: PlanDB, cache: HashCache, options: SyncOptions, *, show_
     with ProgressBar(enabled=show_progress and total > 0, total=total, description="Compare") as bar:
         counts = await anyio.to_thread.run_sync(
             partial(
-                classify, db, cache, delete=options.delete, file_types=options.file_types, advance=bar.advance
+                classify,
+                db,
+                cache,
+                delete=options.delete,
+                file_types=options.file_types,
+                advance=bar.advance,
+                storage_options=options.storage_options,
             )
         )
         bar.advance_to(total)
@@ -157,7 +167,7 @@ def _dry_run_report(
         PlannedChange(
             action=_ACTION_WORDS[row.action],
             name=row.name,
-            path=None if row.path is None else Path(row.path),
+            path=None if row.path is None else shown_path(row.path),
             file_id=None if row.file_id is None else UUID(row.file_id),
         )
         for row in islice(db.planned(*Action), PLANNED_LIMIT)
@@ -187,7 +197,9 @@ async def _execute(
     options: SyncOptions,
     upload: UploadOptions,
 ) -> SyncReport:
-    new_ok, changed_ok, report = await _upload(db, api, storage, workspace, counts, failed, upload)
+    new_ok, changed_ok, report = await _upload(
+        db, api, storage, workspace, counts, failed, upload, options.storage_options
+    )
     meta_ok = 0
     if counts.meta:
         patches = ((UUID(row.file_id or ""), _patch(row)) for row in db.planned(Action.META))
@@ -243,6 +255,7 @@ async def _upload(
     counts: PlanCounts,
     failed: list[SyncFailure],
     upload: UploadOptions,
+    storage_options: dict[str, Any] | None,
 ) -> tuple[int, int, UploadReport | None]:
     """Upload new and changed files; return how many of each are confirmed, and the upload's report."""
     total = counts.new + counts.changed
@@ -251,7 +264,8 @@ async def _upload(
 
     def prepared() -> Iterator[PreparedFile]:
         for row in db.planned(Action.NEW, Action.CHANGED):
-            yield PreparedFile(name=row.name, path=Path(row.path or ""), meta=_stored_meta(row))
+            path = upload_source(row.path or "", storage_options, row.size)
+            yield PreparedFile(name=row.name, path=path, meta=_stored_meta(row))
 
     report = await upload_prepared(
         api,
@@ -261,6 +275,7 @@ async def _upload(
         file_count=total,
         max_size=db.max_size(Action.NEW, Action.CHANGED),
         options=attrs.evolve(upload, write_mode=WriteMode.OVERWRITE),
+        from_object_storage=db.has_url_paths(),
     )
     failures: dict[str, str] = {}
     for result in report.failed:

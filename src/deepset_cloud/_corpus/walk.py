@@ -3,7 +3,9 @@
 Each regular file found becomes one `LocalEntry` (a file to sync, a sidecar, or a file kept out of the
 sync with a reason); everything else found is reported through `on_skip`. Names are the base name, or
 with `relative_names` the path below the folder that was given (`/`-separated), so two corpora on
-different machines name their files the same way.
+different machines name their files the same way. An fsspec URL among the paths
+(`s3://bucket/docs/`) is listed through `deepset_cloud._upload.sources` with the same rules; its
+entries' paths are the objects' URLs.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from enum import IntEnum
 from pathlib import Path
 from typing import NamedTuple
 
+from deepset_cloud._upload.sources import StorageOptions, is_url, walk_url
 from deepset_cloud.errors import ConfigurationError
+from deepset_cloud.models import SkippedFile
 
 __all__ = ["META_SUFFIX", "EntryKind", "LocalEntry", "file_suffix", "walk_corpus"]
 
@@ -57,6 +61,7 @@ def walk_corpus(
     file_types: frozenset[str],
     relative_names: bool,
     on_skip: Callable[[str, str], None],
+    storage_options: StorageOptions | None = None,
 ) -> Iterator[LocalEntry]:
     """Yield every regular file under `paths` (files and folders), classified.
 
@@ -67,17 +72,22 @@ def walk_corpus(
         relative_names: name files by their path below the given folder instead of their base name.
         on_skip: called with (path, reason) for everything found that is not a regular file or cannot
             be read.
+        storage_options: options of the fsspec filesystems of URLs.
 
     Raises:
-        ConfigurationError: a path does not exist (checked before anything is yielded).
+        ConfigurationError: a path does not exist (checked before anything is yielded); a URL cannot
+            be listed (no such bucket, access denied, no credentials).
     """
-    given = [os.path.abspath(os.fspath(path)) for path in paths]
-    missing = [path for path in given if not os.path.lexists(path)]
+    given = [os.fspath(path) if is_url(path) else os.path.abspath(os.fspath(path)) for path in paths]
+    missing = [path for path in given if not is_url(path) and not os.path.lexists(path)]
     if missing:
         raise ConfigurationError(
             f"path does not exist: {', '.join(missing)}", missing_paths=tuple(Path(p) for p in missing)
         )
     for root in given:
+        if is_url(root):
+            yield from _walk_url(root, recursive, file_types, relative_names, on_skip, storage_options)
+            continue
         try:
             status = os.stat(root)
         except OSError as exc:
@@ -92,15 +102,43 @@ def walk_corpus(
 
 
 def _entry(path: str, name: str, status: os.stat_result, file_types: frozenset[str]) -> LocalEntry:
+    return _classified(path, name, status.st_size, status.st_mtime_ns, file_types)
+
+
+def _classified(path: str, name: str, size: int, mtime_ns: int, file_types: frozenset[str]) -> LocalEntry:
     if name.endswith(META_SUFFIX):
         kind = EntryKind.SIDECAR
     elif file_suffix(name) not in file_types:
         kind = EntryKind.FILTERED
-    elif status.st_size == 0:
+    elif size == 0:
         kind = EntryKind.EMPTY
     else:
         kind = EntryKind.FILE
-    return LocalEntry(path, name, status.st_size, status.st_mtime_ns, kind)
+    return LocalEntry(path, name, size, mtime_ns, kind)
+
+
+def _walk_url(
+    root: str,
+    recursive: bool,
+    file_types: frozenset[str],
+    relative_names: bool,
+    on_skip: Callable[[str, str], None],
+    storage_options: StorageOptions | None,
+) -> Iterator[LocalEntry]:
+    skipped: list[SkippedFile] = []
+    cut = len(root.rstrip("/")) + 1
+    for found, name, _, mtime_ns in walk_url(
+        root, recursive=recursive, storage_options=storage_options, skipped=skipped
+    ):
+        for skip in skipped:
+            on_skip(str(skip.path), skip.reason)
+        skipped.clear()
+        url = found.url
+        yield _classified(
+            url, url[cut:] if relative_names and url != root else name, found.size or 0, mtime_ns, file_types
+        )
+    for skip in skipped:
+        on_skip(str(skip.path), skip.reason)
 
 
 def _walk_folder(

@@ -239,10 +239,10 @@ async def upload_memory_files(
 
 @attrs.frozen(slots=True)
 class PreparedFile:
-    """A local file whose name and complete metadata are decided already (by `sync`'s plan)."""
+    """A file (or an object in object storage) whose name and metadata are decided (by `sync`'s plan)."""
 
     name: str
-    path: Path
+    path: Path | RemoteObject
     meta: dict[str, Any]
 
 
@@ -255,6 +255,7 @@ async def upload_prepared(
     file_count: int,
     max_size: int,
     options: UploadOptions = _DEFAULT_OPTIONS,
+    from_object_storage: bool = False,
 ) -> UploadReport:
     """Upload files with unique names and given metadata, without discovery (the caller planned them).
 
@@ -262,12 +263,18 @@ async def upload_prepared(
         files: makes a fresh iterator over the files (read lazily on the session path).
         file_count: how many files `files` yields.
         max_size: the largest file's size (decides, with the count, between direct and session uploads).
+        from_object_storage: some files are objects read by URL: always take the session path, which
+            streams them.
 
     Other arguments and errors as for `upload_paths`. Every file gets its metadata (as a sidecar object
     on the session path).
     """
-    if _goes_direct(options.settings, file_count, (max_size,)):
-        items = [DirectItem(name=file.name, body=file.path, meta=file.meta) for file in files()]
+    if not from_object_storage and _goes_direct(options.settings, file_count, (max_size,)):
+        items = [
+            DirectItem(name=file.name, body=file.path, meta=file.meta)
+            for file in files()
+            if isinstance(file.path, Path)
+        ]
         return await _run_direct(api, workspace, items, options, ())
     bundles = (
         Bundle(

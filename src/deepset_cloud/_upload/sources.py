@@ -18,6 +18,7 @@ import posixpath
 import re
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import IO, Any
 
 import attrs
@@ -29,14 +30,19 @@ __all__ = [
     "RemoteObject",
     "StorageOptions",
     "is_url",
+    "open_binary",
     "open_filesystem",
+    "read_bytes",
     "remote_object",
+    "shown_path",
+    "upload_source",
     "walk_url",
 ]
 
 StorageOptions = Mapping[str, Any]
 """Keyword arguments for the fsspec filesystem of a URL (e.g. `{"key": ..., "secret": ...}` for S3)."""
 
+_READ_BLOCK_BYTES = 1024 * 1024
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 _INSTALL_HINT = (
     "install the 's3' extra (pip install 'deepset-cloud[s3]') or the fsspec package of the protocol"
@@ -134,6 +140,54 @@ def remote_object(url: str, storage_options: StorageOptions | None) -> RemoteObj
     if info.get("type") == "directory":
         raise ConfigurationError(f"{url} is a folder, not an object")
     return RemoteObject(fs=fs, path=path, url=url, size=int(info.get("size") or 0))
+
+
+def shown_path(path: str) -> Path | str:
+    """How a path given as text appears in reports: a `Path`, or the URL of an object."""
+    return path if is_url(path) else Path(path)
+
+
+def open_binary(path: str, storage_options: StorageOptions | None) -> IO[bytes]:
+    """Open a local file or an object (by URL) for reading bytes (blocking).
+
+    Raises:
+        OSError: it cannot be opened; for a URL the message names it (any backend error becomes one).
+    """
+    if not is_url(path):
+        return open(path, "rb", buffering=0)
+    try:
+        fs, inner = open_filesystem(path, storage_options)
+        handle: IO[bytes] = fs.open(inner, "rb", block_size=_READ_BLOCK_BYTES)
+    except Exception as exc:
+        raise OSError(f"cannot read {path}: {_describe(exc)}") from exc
+    return handle
+
+
+def read_bytes(path: str, storage_options: StorageOptions | None) -> bytes:
+    """Return the whole content of a local file or an object (blocking).
+
+    Raises:
+        OSError: it cannot be read; for a URL the message names it.
+    """
+    with open_binary(path, storage_options) as handle:
+        try:
+            return handle.read()
+        except OSError:
+            raise
+        except Exception as exc:
+            raise OSError(f"cannot read {path}: {_describe(exc)}") from exc
+
+
+def upload_source(path: str, storage_options: StorageOptions | None, size: int) -> Path | RemoteObject:
+    """What the storage poster reads for a path given as text: the local file, or the object.
+
+    Raises:
+        ConfigurationError: the URL's filesystem is not installed or its options are invalid.
+    """
+    if not is_url(path):
+        return Path(path)
+    fs, inner = open_filesystem(path, storage_options)
+    return RemoteObject(fs=fs, path=inner, url=path, size=size)
 
 
 Found = tuple[RemoteObject, str, str, int]

@@ -524,6 +524,7 @@ class AsyncClient:
         show_progress: bool = True,
         max_delete: int | float = 0.5,
         relative_names: bool = False,
+        storage_options: dict[str, Any] | None = None,
     ) -> SyncReport:
         """Make a workspace follow local files and folders: upload new, replace changed, optionally delete gone.
 
@@ -534,7 +535,7 @@ class AsyncClient:
         duplicates (replacements use `WriteMode.OVERWRITE`). Hashes are cached per user by size and mtime.
 
         Args:
-            paths: files and folders to sync.
+            paths: files and folders to sync; fsspec URLs of objects and prefixes too.
             workspace_name: the target workspace (default: the client's default workspace).
             recursive: include files in subfolders.
             desired_file_types: only sync files with these extensions (default: the upload's types).
@@ -547,6 +548,8 @@ class AsyncClient:
                 files (float, default half); a sync that would delete more is refused before any change.
             relative_names: name files by their path below the given folder (`sub/a.txt`) instead of
                 their base name, e.g. when two folders hold files with the same name.
+            storage_options: options of the fsspec filesystems of URLs among `paths` (`s3://bucket/docs/`,
+                extra `s3`); objects are hashed and uploaded as streams, never copied to disk.
 
         Returns:
             The counts (uploaded, updated, unchanged, deleted), failures and skips; with `dry_run`, the plan.
@@ -573,6 +576,7 @@ class AsyncClient:
             show_progress=show_progress,
             max_delete=max_delete,
             relative_names=relative_names,
+            storage_options=storage_options,
         )
 
     async def delete_files(
