@@ -278,3 +278,23 @@ def test_partition_records_stream_their_content_from_urls(
     assert f"s3://{bucket}/in/missing.txt" in str(report.failed[0].exception)
     assert report.ingestion is not None
     assert report.ingestion.finished_files == 2
+
+
+async def test_large_objects_stream_with_memory_bounded_by_chunks(
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str, memory_root: str
+) -> None:
+    import tracemalloc
+
+    size = 24 * 1024 * 1024
+    fsspec.filesystem("memory").pipe(f"{memory_root}/huge.pdf", b"\0" * size)
+    async with client_for(deepset_emulator, deepset_workspace) as client:
+        tracemalloc.start()
+        try:
+            report = await client.upload([f"memory://{memory_root}/"], show_progress=False, blocking=False)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert (report.successful_upload_count, report.failed_upload_count) == (1, 0)
+    # The object is posted in 256 KiB chunks: nothing close to its 24 MiB is ever held (this process also
+    # runs the emulator, which spools what it receives to disk).
+    assert peak < size // 3
