@@ -164,3 +164,20 @@ def test_ctrl_c_during_an_upload_exits_130_with_a_summary(
     assert 5 <= partial["successful_upload_count"] < 300
     assert len(partial["session_ids"]) == 1
     assert f"Uploaded {partial['successful_upload_count']} of " in line
+
+
+def test_an_unexpected_error_is_one_line_that_points_at_debug(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from deepset_cloud.cli import _sessions
+
+    def broken(args: object) -> int:
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(_sessions, "_get_upload_session", broken)
+    args = ["get-upload-session", "5c9e7a5e-0f59-4c8e-9a37-1b1f0f0c6d2e"]
+    assert cli.main(args) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == "error: unexpected ValueError: a bug (run with --debug for the traceback)"
+    with pytest.raises(ValueError, match="a bug"):
+        cli.main([*args, "--debug"])

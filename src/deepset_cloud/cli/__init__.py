@@ -147,4 +147,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
+    except Exception as error:  # a bug: still one line, with the way to see more
+        if debug:
+            raise
+        print(
+            f"error: unexpected {type(error).__name__}: {error} (run with --debug for the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     return code
