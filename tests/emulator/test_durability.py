@@ -82,6 +82,7 @@ async def _stored_names(http: aiohttp.ClientSession, api_url: str, session_id: s
         page += 1
 
 
+@pytest.mark.timeout(300)  # four emulator processes start: slow on a loaded machine
 async def test_every_acknowledged_post_survives_sigkill(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     acked: set[str] = set()
