@@ -35,7 +35,7 @@ __all__ = ["build_parser", "main"]
 
 PROG = "deepset-cloud"
 
-_COMMAND_MODULES = ("_files", "_sessions", "_auth", "_completion")
+_COMMAND_MODULES = ("_files", "_corpus", "_sessions", "_auth", "_completion")
 """Modules under `deepset_cloud.cli` with a `register(commands)` function, in the order of `--help`."""
 
 _PASS_THROUGH = {
