@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import anyio
 import attrs
@@ -19,7 +19,7 @@ import backoff
 
 from deepset_cloud.errors import ConnectError, DeepsetCloudError
 
-__all__ = ["RetryPolicy", "should_retry"]
+__all__ = ["Retrier", "RetryPolicy", "should_retry"]
 
 T = TypeVar("T")
 
@@ -27,6 +27,14 @@ logger = logging.getLogger("deepset_cloud")
 
 Sleep = Callable[[float], Awaitable[object]]
 Clock = Callable[[], float]
+
+
+class Retrier(Protocol):
+    """Anything that runs a call with retries: `RetryPolicy`, or the upload's persistent storage retry."""
+
+    async def call(self, fn: Callable[[], Awaitable[T]], *, idempotent: bool, describe: str) -> T:
+        """Await `fn()`, retrying it per the implementation's rules; return its first success."""
+        ...
 
 
 def should_retry(exc: BaseException, *, idempotent: bool) -> bool:

@@ -27,6 +27,7 @@ __all__ = [
     "File",
     "FileUploadResult",
     "IngestionCounts",
+    "IngestionFailure",
     "MetaUpdateReport",
     "PlannedChange",
     "SkippedFile",
@@ -193,6 +194,21 @@ class IngestionCounts:
 
 
 @attrs.frozen(kw_only=True)
+class IngestionFailure:
+    """A file that was uploaded but failed ingestion, and why (the session's per-file status).
+
+    Attributes:
+        name: the file's name.
+        reason: the server's reason, e.g. `EMPTY_FILE`, `FAILED_TO_PARSE_META`, `FILE_ALREADY_EXISTS`.
+        session_id: the upload session the file was posted to.
+    """
+
+    name: str
+    reason: str
+    session_id: UUID
+
+
+@attrs.frozen(kw_only=True)
 class UploadReport:
     """What an upload did. Compatible with the official SDK's `S3UploadSummary`.
 
@@ -204,6 +220,8 @@ class UploadReport:
         skipped: paths found but not uploaded (unsupported type, duplicate name, ...), with the reason.
         session_ids: the upload sessions used (empty for the direct path).
         ingestion: ingestion counts when the upload waited for ingestion, else None.
+        failed_ingestion: after a blocking upload, each file that failed ingestion with its reason (empty
+            where the API does not list a session's files; `ingestion.failed_files` still counts them).
     """
 
     total_files: int
@@ -213,6 +231,7 @@ class UploadReport:
     skipped: tuple[SkippedFile, ...] = ()
     session_ids: tuple[UUID, ...] = ()
     ingestion: IngestionCounts | None = None
+    failed_ingestion: tuple[IngestionFailure, ...] = ()
 
 
 @attrs.frozen(kw_only=True)

@@ -87,12 +87,12 @@ async def test_bad_items_are_all_named_before_any_request(harness: Harness) -> N
     assert harness.emulator.stats()["requests"] == before
 
 
-async def test_meta_json_names_are_refused_on_the_session_path(harness: Harness) -> None:
-    files = [DeepsetCloudFile(text="{}", name=f"x{index}.meta.json") for index in range(21)]
+@pytest.mark.parametrize("count", [2, 21], ids=["direct", "session"])
+async def test_meta_json_names_are_refused_on_both_paths(harness: Harness, count: int) -> None:
+    files = [DeepsetCloudFile(text="{}", name=f"x{index}.meta.json") for index in range(count)]
+    before = harness.emulator.stats()["requests"]
 
     with pytest.raises(ConfigurationError, match="reserved for metadata"):
         await harness.upload_memory(files)
 
-    # The direct path stores them as ordinary files.
-    report = await harness.upload_memory(files[:2])
-    assert report.successful_upload_count == 2
+    assert harness.emulator.stats()["requests"] == before

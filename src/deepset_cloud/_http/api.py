@@ -17,7 +17,7 @@ import attrs
 
 from deepset_cloud._converter import structure_response
 from deepset_cloud._http.transport import FormPart, Transport
-from deepset_cloud.errors import ResponseValidationError
+from deepset_cloud.errors import NotFoundError, ResponseValidationError
 from deepset_cloud.models import (
     FailedMetaUpdate,
     File,
@@ -27,7 +27,7 @@ from deepset_cloud.models import (
     WriteMode,
 )
 
-__all__ = ["DeepsetCloudAPI", "Page"]
+__all__ = ["DeepsetCloudAPI", "Page", "SessionFile"]
 
 T = TypeVar("T")
 
@@ -43,6 +43,18 @@ class Page(Generic[T]):
 
 # Resolve the string annotations now: cattrs before 26.1 resolves them on `Page[File]`, which fails on 3.10.
 attrs.resolve_types(Page)
+
+
+@attrs.frozen(kw_only=True)
+class SessionFile:
+    """One raw file of an upload session and its ingestion state (E11)."""
+
+    name: str
+    ingestion_status: str
+    ingestion_status_reason: str | None = None
+
+
+_SESSION_FILES_PAGE = 1000
 
 
 @attrs.frozen(kw_only=True)
@@ -95,7 +107,12 @@ class DeepsetCloudAPI:
         return structure_response(data, UploadSession)
 
     async def close_upload_session(self, workspace: str, session_id: UUID) -> None:
-        """Close an upload session (E7), which starts ingestion. Closing twice is harmless, so it is retried."""
+        """Close an upload session (E7), which starts ingestion; retried (closing twice changes nothing).
+
+        Raises:
+            ConflictError: 409, the session is closed already (e.g. a retried close whose first answer was
+                lost) or has expired; the caller tells which (only an expired one loses files).
+        """
         await self.transport.request(
             "PUT",
             self.transport.workspace_url(workspace, "upload_sessions", str(session_id)),
@@ -103,7 +120,6 @@ class DeepsetCloudAPI:
             idempotent=True,
             expect_json=False,
             describe=f"close upload session {session_id}",
-            done_on_retry=(409,),  # the emulator and API answer 409 for a session that is closed already
         )
 
     async def get_upload_session(self, workspace: str, session_id: UUID) -> UploadSessionStatus:
@@ -115,6 +131,38 @@ class DeepsetCloudAPI:
             describe=f"get upload session {session_id}",
         )
         return structure_response(data, UploadSessionStatus)
+
+    async def session_files(
+        self, workspace: str, session_id: UUID, *, ingestion_status: str | None = None
+    ) -> list[SessionFile] | None:
+        """Return every raw file of a session with its ingestion state (E11), or None if not offered.
+
+        E11 (`GET upload_sessions/{id}/files`) is not part of every deployment of the API (see
+        protocol.md): a 404 means "not offered" here, and callers fall back to what they know.
+        """
+        url = self.transport.workspace_url(workspace, "upload_sessions", str(session_id), "files")
+        found: list[SessionFile] = []
+        page_number = 1
+        while True:
+            params: dict[str, str | int] = {"page_number": page_number, "limit": _SESSION_FILES_PAGE}
+            if ingestion_status is not None:
+                params["ingestion_status"] = ingestion_status
+            try:
+                data = await self.transport.request(
+                    "GET", url, params=params, idempotent=True, describe=f"list files of session {session_id}"
+                )
+            except NotFoundError:
+                return None
+            page = structure_response(data, Page[SessionFile])
+            found.extend(page.data)
+            if not page.has_more or not page.data:
+                return found
+            page_number += 1
+
+    async def session_file_names(self, workspace: str, session_id: UUID) -> frozenset[str] | None:
+        """Return the names of the raw files a session has received (E11), or None if not offered."""
+        files = await self.session_files(workspace, session_id)
+        return None if files is None else frozenset(file.name for file in files)
 
     async def list_upload_sessions_page(
         self, workspace: str, *, page_number: int, limit: int, is_expired: bool | None

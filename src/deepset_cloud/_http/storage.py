@@ -9,7 +9,9 @@ header is ever sent here: the shared aiohttp session carries no default auth.
 
 S3 answers errors with XML (`<Error><Code>...</Code><Message>...</Message></Error>`); they become
 `UploadError`s, retryable for throttling, server errors and broken connections. Re-posting the same
-key replaces the object, so every attempt is safe to repeat.
+key replaces the object, so every attempt is safe to repeat. The object is stored under its name as
+given (percent-encoded in the `filename` parameter, which the storage endpoint decodes once): the one
+naming rule of `deepset_cloud._upload.names`, the same as on the direct path.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import attrs
 from deepset_cloud._fileio import read_file
 from deepset_cloud._http.errors import parse_retry_after, sanitized
 from deepset_cloud._http.proxies import request_args
-from deepset_cloud._retry import RetryPolicy
+from deepset_cloud._retry import Retrier
 from deepset_cloud.errors import UploadError
 
 __all__ = [
@@ -41,7 +43,6 @@ __all__ = [
     "ObjectReader",
     "PresignedPost",
     "S3Timeouts",
-    "make_safe_file_name",
     "parse_s3_error",
     "s3_upload_error",
 ]
@@ -52,18 +53,11 @@ STREAM_THRESHOLD_BYTES = 1024 * 1024
 """Files above this size are streamed from disk instead of being read whole."""
 CHUNK_BYTES = 256 * 1024
 
-# S3 object-key characters to avoid (the official SDK's `make_safe_file_name`), each replaced by "_".
-_UNSAFE_NAME_CHARACTERS = re.compile(r"[\\#%\"'|<>{}`^\[\]~\x00-\x1f]")
 _RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # A 400 with these codes comes from a connection that broke mid-body, not from a bad request.
 _RETRYABLE_400_CODES = frozenset({"RequestTimeout", "IncompleteBody"})
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _MAX_ERROR_BODY = 4096
-
-
-def make_safe_file_name(name: str) -> str:
-    """Replace the characters S3 keys should not contain (backslash, `#`, `%`, quotes, ...) by `_`."""
-    return _UNSAFE_NAME_CHARACTERS.sub("_", name)
 
 
 def _quote_field_name(name: str) -> str:
@@ -105,9 +99,9 @@ class MultipartTemplate:
             content_type=f"multipart/form-data; boundary={boundary}",
         )
 
-    def prefix(self, safe_name: str) -> bytes:
-        """Return the head plus the `file` part header for an object named `safe_name`."""
-        filename = quote(safe_name, safe="")
+    def prefix(self, name: str) -> bytes:
+        """Return the head plus the `file` part header for an object named `name` (percent-encoded)."""
+        filename = quote(name, safe="")
         return (
             self.head
             + (
@@ -116,9 +110,9 @@ class MultipartTemplate:
             ).encode()
         )
 
-    def body(self, safe_name: str, content: bytes) -> bytes:
+    def body(self, name: str, content: bytes) -> bytes:
         """Return the whole request body for a small object."""
-        return b"".join((self.prefix(safe_name), content, self.tail))
+        return b"".join((self.prefix(name), content, self.tail))
 
 
 def parse_s3_error(body: bytes) -> tuple[str | None, str | None]:
@@ -210,9 +204,10 @@ class StorageClient:
         *,
         url: str,
         fields: Mapping[str, str],
-        retry: RetryPolicy,
+        retry: Retrier,
         timeouts: S3Timeouts,
         stream_threshold: int = STREAM_THRESHOLD_BYTES,
+        on_progress: Callable[[], object] | None = None,
     ) -> PresignedPost:
         """A poster for one upload session's presigned URL and policy fields."""
         return PresignedPost(
@@ -222,6 +217,7 @@ class StorageClient:
             retry=retry,
             timeouts=timeouts,
             stream_threshold=stream_threshold,
+            on_progress=on_progress,
         )
 
 
@@ -232,9 +228,10 @@ class PresignedPost:
         http_session: the shared aiohttp session (no default auth headers).
         url: the session's `aws_prefixed_request_config.url`.
         fields: the session's policy fields, in the server's order.
-        retry: the retry policy; every attempt is idempotent (same key, same body).
+        retry: retries each post; every attempt is idempotent (same key, same body).
         timeouts: connect/read timeouts of one post.
         stream_threshold: files larger than this many bytes are streamed from disk.
+        on_progress: called for each chunk of a streamed body that was sent (a long post is alive).
     """
 
     def __init__(
@@ -243,9 +240,10 @@ class PresignedPost:
         *,
         url: str,
         fields: Mapping[str, str],
-        retry: RetryPolicy,
+        retry: Retrier,
         timeouts: S3Timeouts = S3Timeouts(),
         stream_threshold: int = STREAM_THRESHOLD_BYTES,
+        on_progress: Callable[[], object] | None = None,
     ) -> None:
         self._session = http_session
         self._url = url
@@ -254,6 +252,7 @@ class PresignedPost:
         self._stream_threshold = stream_threshold
         self._bytes_timeout = timeouts.for_body(streamed=False)
         self._stream_timeout = timeouts.for_body(streamed=True)
+        self._on_progress = on_progress
 
     async def upload(self, name: str, source: bytes | str | Path | ObjectReader) -> None:
         """Upload one object named `name` from bytes, text (UTF-8), a file on disk or an object reader.
@@ -261,27 +260,26 @@ class PresignedPost:
         Raises:
             UploadError: the object could not be uploaded (after retries) or the source could not be read.
         """
-        safe_name = make_safe_file_name(name)
         if isinstance(source, Path):
-            await self._upload_path(name, safe_name, source)
+            await self._upload_path(name, source)
         elif isinstance(source, (bytes, str)):
-            await self._upload_bytes(name, self._template.body(safe_name, _as_bytes(source)))
+            await self._upload_bytes(name, self._template.body(name, _as_bytes(source)))
         else:
-            await self._upload_reader(name, safe_name, source)
+            await self._upload_reader(name, source)
 
-    async def _upload_reader(self, name: str, safe_name: str, reader: ObjectReader) -> None:
+    async def _upload_reader(self, name: str, reader: ObjectReader) -> None:
         # Every read blocks (fsspec's sync API), so each runs in a worker thread; one object in flight
         # holds at most one chunk, so memory is bounded by concurrency, not by object size or count.
         size = await anyio.to_thread.run_sync(reader.get_size)
         if size <= self._stream_threshold:
             content = await anyio.to_thread.run_sync(reader.read)
-            await self._upload_bytes(name, self._template.body(safe_name, content))
+            await self._upload_bytes(name, self._template.body(name, content))
             return
-        prefix = self._template.prefix(safe_name)
+        prefix = self._template.prefix(name)
         tail = self._template.tail
 
         async def make_stream() -> AsyncGenerator[bytes, None]:
-            return _stream_reader(reader, size, prefix, tail)
+            return _stream_reader(reader, size, prefix, tail, self._on_progress)
 
         await self._retry.call(
             lambda: self._attempt(name, make_stream, len(prefix) + size + len(tail), self._stream_timeout),
@@ -299,7 +297,7 @@ class PresignedPost:
             describe=f"storage upload of {name!r}",
         )
 
-    async def _upload_path(self, name: str, safe_name: str, path: Path) -> None:
+    async def _upload_path(self, name: str, path: Path) -> None:
         try:
             size, content = _read_if_tiny(path)
             if content is None and size <= self._stream_threshold:
@@ -307,14 +305,14 @@ class PresignedPost:
         except OSError as exc:
             raise _read_error(name, path, exc) from exc
         if content is not None:
-            await self._upload_bytes(name, self._template.body(safe_name, content))
+            await self._upload_bytes(name, self._template.body(name, content))
             return
 
-        prefix = self._template.prefix(safe_name)
+        prefix = self._template.prefix(name)
         tail = self._template.tail
 
         async def make_stream() -> AsyncGenerator[bytes, None]:
-            return _stream_file(name, path, size, prefix, tail)
+            return _stream_file(name, path, size, prefix, tail, self._on_progress)
 
         await self._retry.call(
             lambda: self._attempt(name, make_stream, len(prefix) + size + len(tail), self._stream_timeout),
@@ -398,7 +396,7 @@ def _read_error(name: str, path: Path, exc: OSError) -> UploadError:
 
 
 async def _stream_file(
-    name: str, path: Path, size: int, prefix: bytes, tail: bytes
+    name: str, path: Path, size: int, prefix: bytes, tail: bytes, on_progress: Callable[[], object] | None
 ) -> AsyncGenerator[bytes, None]:
     """Yield the body of a large object: prefix, exactly `size` bytes of the file, tail."""
     yield prefix
@@ -411,13 +409,15 @@ async def _stream_file(
                     raise OSError(f"file shrank during upload ({remaining} bytes missing)")
                 remaining -= len(chunk)
                 yield chunk
+                if on_progress is not None:  # the previous chunk was taken: the post is moving
+                    on_progress()
     except OSError as exc:
         raise _read_error(name, path, exc) from exc
     yield tail
 
 
 async def _stream_reader(
-    reader: ObjectReader, size: int, prefix: bytes, tail: bytes
+    reader: ObjectReader, size: int, prefix: bytes, tail: bytes, on_progress: Callable[[], object] | None
 ) -> AsyncGenerator[bytes, None]:
     """Yield the body of a large object read from elsewhere: prefix, exactly `size` bytes, tail."""
     yield prefix
@@ -433,6 +433,8 @@ async def _stream_reader(
                 raise reader.read_error(OSError(f"object shrank during upload ({remaining} bytes missing)"))
             remaining -= len(chunk)
             yield chunk
+            if on_progress is not None:
+                on_progress()
     finally:
         with contextlib.suppress(Exception):
             await anyio.to_thread.run_sync(handle.close)

@@ -327,7 +327,12 @@ class Transport:
         for part in form:
             disposition = f'form-data; name="{_escape_filename(part.name)}"'
             if part.filename is not None:
-                disposition += f'; filename="{_escape_filename(part.filename)}"'
+                # `filename*` (RFC 7578/5987) carries the exact name for servers that percent-decode the
+                # plain `filename` (`pct%20.txt` must not become `pct .txt`); the plain one is for the rest.
+                disposition += (
+                    f'; filename="{_escape_filename(part.filename)}"'
+                    f"; filename*=UTF-8''{urllib.parse.quote(part.filename, safe='')}"
+                )
             headers: dict[str, str] = {"Content-Disposition": disposition}
             if part.content_type is not None:
                 headers["Content-Type"] = part.content_type

@@ -8,13 +8,19 @@ the server would trip over later (a missing path, a broken or orphaned sidecar) 
 by `folder_stream` instead, with the same rules.)
 
 Rules:
-- A sidecar is a file whose name ends with `.meta.json` (case-sensitive). It pairs with the kept file
-  whose base name is the sidecar's name minus that suffix, exactly (case-sensitive), wherever in the
-  given paths it was found, because the server pairs by name within a session. Sidecars are not
-  filtered by type; a sidecar whose file was skipped is skipped too.
+- A file is stored under its base name, verbatim (`deepset_cloud._upload.names`); a file whose name cannot
+  be stored (a backslash or control character in it) is skipped with the reason, and so is an empty file
+  (0 bytes: the server fails its ingestion with EMPTY_FILE).
+- Files found in folders are filtered by type (`file_types`); a file given explicitly is uploaded whatever
+  its type unless the caller chose the types (as the official SDK does since 1.5.0: no type restriction).
+- A sidecar is a file whose name ends with `.meta.json` (case-sensitive). It belongs to the file beside it
+  (same folder, its name minus that suffix, case-sensitive). A sidecar with no file beside it pairs by
+  name with the kept file of that name elsewhere in the given paths (the server pairs by name within a
+  session), but only if that file has no sidecar of its own and is the only file of that name. Sidecars
+  are not filtered by type; a sidecar whose file was skipped is skipped too.
 - Names must be unique within a session, so of several files with the same base name only the most
-  recently modified is kept (the first found on a tie); of several sidecars for one name, the one next
-  to the kept file wins, else the most recently modified.
+  recently modified is kept (the first found on a tie) and the others are reported as skipped; a sidecar
+  of a skipped copy is skipped with it, never given to the kept one.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from typing import NamedTuple
 import attrs
 
 from deepset_cloud._fileio import read_file
+from deepset_cloud._upload.names import name_problem
 from deepset_cloud._upload.sources import RemoteObject, StorageOptions, is_url, walk_url
 from deepset_cloud.errors import ConfigurationError, UploadError
 from deepset_cloud.models import SkippedFile
@@ -36,6 +43,7 @@ from deepset_cloud.models import SkippedFile
 __all__ = [
     "DEFAULT_FILE_TYPES",
     "META_SUFFIX",
+    "EMPTY_FILE_REASON",
     "DiscoveredFile",
     "Discovery",
     "discover_paths",
@@ -44,6 +52,7 @@ __all__ = [
 ]
 
 META_SUFFIX = ".meta.json"
+EMPTY_FILE_REASON = "empty file (0 bytes): deepset Cloud does not ingest empty files"
 
 DEFAULT_FILE_TYPES: tuple[str, ...] = (
     ".txt",
@@ -140,6 +149,7 @@ def discover_paths(
     recursive: bool,
     file_types: frozenset[str],
     storage_options: StorageOptions | None = None,
+    filter_given_files: bool = True,
 ) -> Discovery:
     """Collect the files and sidecars to upload from files and folders.
 
@@ -148,6 +158,8 @@ def discover_paths(
         recursive: whether folders are walked into all levels (else only their direct entries).
         file_types: suffixes to upload, lower-case with leading dot (see `normalize_file_types`).
         storage_options: options of the fsspec filesystems of URLs.
+        filter_given_files: whether files given explicitly (not found in a folder) are filtered by type
+            too; False when the caller did not choose the types.
 
     Returns:
         The files to upload (each with its sidecar) and every skipped path with its reason.
@@ -169,6 +181,11 @@ def discover_paths(
     seen: set[str] = set()
     # One path given: a walk that follows no directory links cannot reach a file twice.
     may_repeat = len(given) > 1
+    given_keys = (
+        frozenset()
+        if filter_given_files
+        else frozenset(path if isinstance(path, str) else os.path.abspath(path) for path in given)
+    )
     order = 0
 
     for path, name, key, mtime_ns, size in _walk(
@@ -184,11 +201,22 @@ def discover_paths(
         if name.endswith(META_SUFFIX):
             sidecars_by_name.setdefault(name[: -len(META_SUFFIX)], []).append(candidate)
             continue
+        problem = name_problem(name)
+        if problem is not None:
+            skipped.append(
+                SkippedFile(path=_shown(path), reason=f"cannot be stored under its name: {problem}")
+            )
+            filtered_names.add(name)
+            continue
         suffix = _suffix(name)
-        if suffix not in file_types:
+        if suffix not in file_types and key not in given_keys:
             reason = f"unsupported file type {suffix!r}" if suffix else "no file extension"
             allowed = ", ".join(sorted(file_types))
             skipped.append(SkippedFile(path=_shown(path), reason=f"{reason} (uploading: {allowed})"))
+            filtered_names.add(name)
+            continue
+        if candidate.size == 0 and not (isinstance(path, RemoteObject) and path.size is None):
+            skipped.append(SkippedFile(path=_shown(path), reason=EMPTY_FILE_REASON))
             filtered_names.add(name)
             continue
         files_by_name.setdefault(name, []).append(candidate)
@@ -209,6 +237,7 @@ def discover_paths(
     sidecar_of: dict[str, Path | RemoteObject] = {}
     broken: list[tuple[Path | str, str]] = []
     for target, candidates in sidecars_by_name.items():
+        copies = files_by_name.get(target, [])
         if target not in kept:
             for candidate in candidates:
                 if target in filtered_names:
@@ -217,12 +246,10 @@ def discover_paths(
                 else:
                     broken.append((_shown(candidate.path), f"no file named {target!r} to pair with"))
             continue
-        chosen = _choose_sidecar(kept[target].path, candidates)
-        sidecar_of[target] = chosen.path
-        for candidate in candidates:
-            if candidate is not chosen:
-                reason = f"another sidecar for {target!r} is uploaded: {_shown(chosen.path)}"
-                skipped.append(SkippedFile(path=_shown(candidate.path), reason=reason))
+        chosen, reasons = _pair_sidecar(kept[target].path, target, candidates, copies)
+        if chosen is not None:
+            sidecar_of[target] = chosen.path
+        skipped.extend(SkippedFile(path=path, reason=reason) for path, reason in reasons)
 
     for sidecar in sidecar_of.values():
         problem = validate_sidecar(sidecar)
@@ -247,18 +274,40 @@ def _shown(path: Path | RemoteObject) -> Path | str:
     return path.url if isinstance(path, RemoteObject) else path
 
 
-def _choose_sidecar(file_path: Path | RemoteObject, candidates: list[_Candidate]) -> _Candidate:
-    if len(candidates) == 1:  # the common case: no paths to build and compare
-        return candidates[0]
+def _folder(path: Path | RemoteObject) -> str:
+    return path.url.rpartition("/")[0] if isinstance(path, RemoteObject) else str(path.parent)
+
+
+def _pair_sidecar(
+    file_path: Path | RemoteObject, target: str, candidates: list[_Candidate], copies: list[_Candidate]
+) -> tuple[_Candidate | None, list[tuple[Path | str, str]]]:
+    """Return the sidecar of the kept file `file_path` and why each other sidecar of `target` is skipped.
+
+    The sidecar beside the file wins. Without one, a lone sidecar pairs by name, but only when the file
+    is the only one of its name: a sidecar beside a skipped copy never moves to the kept file.
+    """
     beside: Path | str
     if isinstance(file_path, RemoteObject):
         beside = file_path.url + META_SUFFIX
     else:
         beside = file_path.parent / f"{file_path.name}{META_SUFFIX}"
+    chosen = next((candidate for candidate in candidates if _shown(candidate.path) == beside), None)
+    if chosen is None and len(candidates) == 1 and len(copies) == 1:
+        chosen = candidates[0]  # e.g. sidecars kept in a folder of their own
+    reasons: list[tuple[Path | str, str]] = []
+    shown = _shown(file_path)
+    copy_folders = {_folder(copy.path) for copy in copies if copy.path is not file_path}
     for candidate in candidates:
-        if _shown(candidate.path) == beside:
-            return candidate
-    return max(candidates, key=lambda c: (c.mtime_ns, -c.order))
+        if candidate is chosen:
+            continue
+        if _folder(candidate.path) in copy_folders:
+            reason = f"its file {target!r} is skipped (another file of that name is uploaded: {shown})"
+        elif chosen is not None:
+            reason = f"another sidecar for {target!r} is uploaded: {_shown(chosen.path)}"
+        else:
+            reason = f"not beside {shown}, and {target!r} has several files or sidecars: which is whose?"
+        reasons.append((_shown(candidate.path), reason))
+    return chosen, reasons
 
 
 _Found = tuple[Path | RemoteObject, str, str, int, int]

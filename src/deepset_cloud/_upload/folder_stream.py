@@ -24,17 +24,18 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import anyio
 import attrs
 
-from deepset_cloud._upload.discovery import META_SUFFIX, validate_sidecar
-from deepset_cloud._upload.options import Bundle, UploadAPI, UploadObject
+from deepset_cloud._upload.discovery import EMPTY_FILE_REASON, META_SUFFIX, validate_sidecar
+from deepset_cloud._upload.names import name_problem
+from deepset_cloud._upload.options import Bundle, ForwardingUploadAPI, UploadAPI, UploadObject
 from deepset_cloud._upload.sources import is_url
 from deepset_cloud.errors import ConfigurationError, DeepsetCloudError
-from deepset_cloud.models import SkippedFile, UploadSession, UploadSessionStatus, WriteMode
+from deepset_cloud.models import SkippedFile
 
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
@@ -89,6 +90,26 @@ def _uploadable(name: str, file_types: frozenset[str]) -> bool:
         return False
     dot = name.rfind(".")
     return dot > 0 and name[dot:].lower() in file_types
+
+
+def _unstorable(name: str, size: int) -> str | None:
+    """Why an uploadable file is skipped after all: a name that cannot be stored, or no content."""
+    problem = name_problem(name)
+    if problem is not None:
+        return f"cannot be stored under its name: {problem}"
+    return EMPTY_FILE_REASON if size == 0 else None
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return -1
+
+
+def _kept(name: str, path: str, file_types: frozenset[str]) -> bool:
+    """Whether the file `name` at `path` is uploaded (the sidecar side: one stat, rarely)."""
+    return _uploadable(name, file_types) and _is_regular(path) and _unstorable(name, _size(path)) is None
 
 
 def _is_regular(path: str) -> bool:
@@ -150,8 +171,8 @@ def stream_folder(scan: FolderScan, emit: Callable[[list[Bundle]], bool]) -> Non
                 target = name[: -len(META_SUFFIX)]
                 if (
                     not target.endswith(META_SUFFIX)
-                    and not _uploadable(target, file_types)
                     and _is_regular(base + target)
+                    and not _kept(target, base + target, file_types)
                 ):
                     scan.skipped.append(
                         SkippedFile(path=folder / name, reason=f"its file {target!r} is skipped")
@@ -159,6 +180,17 @@ def stream_folder(scan: FolderScan, emit: Callable[[list[Bundle]], bool]) -> Non
                 continue  # paired by its file, or named by the check
             if not _uploadable(name, file_types):
                 scan.skipped.append(SkippedFile(path=folder / name, reason=_skip_reason(name, file_types)))
+                continue
+            try:
+                size = entry.stat().st_size
+            except OSError as exc:
+                scan.skipped.append(
+                    SkippedFile(path=folder / name, reason=f"cannot be read ({exc.strerror or exc})")
+                )
+                continue
+            unstorable = _unstorable(name, size)
+            if unstorable is not None:
+                scan.skipped.append(SkippedFile(path=folder / name, reason=unstorable))
                 continue
             sidecar_name = name + META_SUFFIX
             sidecar_path = base + sidecar_name
@@ -199,16 +231,18 @@ def check_sidecars(scan: FolderScan) -> None:
             except OSError:
                 continue
             if not name.endswith(META_SUFFIX):
-                objects += _uploadable(name, file_types)
+                objects += _kept(name, base + name, file_types)
                 continue
             target = name[: -len(META_SUFFIX)]
-            if _uploadable(target, file_types) and _is_regular(base + target):
+            if _kept(target, base + target, file_types):
                 problem = validate_sidecar(folder / name)
                 if problem is None:
                     objects += 1
                 else:
                     scan.broken.append((folder / name, problem))
-            elif target.endswith(META_SUFFIX) or not _is_regular(base + target):
+            elif target.endswith(META_SUFFIX) or not _is_regular(
+                base + target
+            ):  # else: skipped with its file
                 scan.broken.append((folder / name, f"no file named {target!r} to pair with"))
     scan.objects, scan.complete = objects, True
 
@@ -342,7 +376,7 @@ class FolderFeed:
         return _CheckedCloseAPI(api, self)
 
 
-class _CheckedCloseAPI:
+class _CheckedCloseAPI(ForwardingUploadAPI):
     """Closes a session only once every sidecar of the folder is known to be good.
 
     A session that is never closed is never ingested: with a broken sidecar, nothing of the upload
@@ -350,15 +384,8 @@ class _CheckedCloseAPI:
     """
 
     def __init__(self, api: UploadAPI, feed: FolderFeed) -> None:
-        self._api = api
+        super().__init__(api)
         self._feed = feed
-
-    async def create_upload_session(
-        self, workspace: str, *, write_mode: WriteMode, enable_parallel_processing: bool = False
-    ) -> UploadSession:
-        return await self._api.create_upload_session(
-            workspace, write_mode=write_mode, enable_parallel_processing=enable_parallel_processing
-        )
 
     async def close_upload_session(self, workspace: str, session_id: UUID) -> None:
         try:
@@ -370,19 +397,3 @@ class _CheckedCloseAPI:
                 broken_sidecars=exc.broken_sidecars,
             ) from exc
         await self._api.close_upload_session(workspace, session_id)
-
-    async def get_upload_session(self, workspace: str, session_id: UUID) -> UploadSessionStatus:
-        return await self._api.get_upload_session(workspace, session_id)
-
-    async def direct_upload(
-        self,
-        workspace: str,
-        *,
-        name: str,
-        body: Path | bytes,
-        meta: dict[str, Any] | None,
-        write_mode: WriteMode,
-    ) -> UUID:
-        return await self._api.direct_upload(
-            workspace, name=name, body=body, meta=meta, write_mode=write_mode
-        )

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from uuid import UUID
 
 import anyio
 
 from deepset_cloud._progress import ProgressBar
-from deepset_cloud._upload.options import UploadAPI, UploadSettings
+from deepset_cloud._upload.options import UploadAPI, UploadSettings, logger
 from deepset_cloud.errors import IngestionTimeoutError
-from deepset_cloud.models import IngestionCounts, UploadReport
+from deepset_cloud.models import IngestionCounts, IngestionFailure, UploadReport
 
-__all__ = ["wait_for_ingestion"]
+__all__ = ["failed_ingestion", "wait_for_ingestion"]
 
 _DEFAULT_SETTINGS = UploadSettings()
 
@@ -73,3 +73,28 @@ async def wait_for_ingestion(
 def _totals(counts: Mapping[UUID, tuple[int, int]]) -> tuple[int, int]:
     """Return the finished and the failed files over all sessions."""
     return sum(done for done, _ in counts.values()), sum(failures for _, failures in counts.values())
+
+
+async def failed_ingestion(
+    api: UploadAPI, workspace: str, session_ids: Sequence[UUID]
+) -> tuple[IngestionFailure, ...]:
+    """Name each file of the sessions that failed ingestion, with the server's reason.
+
+    Uses the session's file list (E11); where the API does not offer it, the result is empty and the
+    counts in `IngestionCounts` are all there is (logged).
+    """
+    failures: list[IngestionFailure] = []
+    for session_id in session_ids:
+        files = await api.session_files(workspace, session_id, ingestion_status="FAILED")
+        if files is None:
+            logger.warning(
+                "The API does not list the files of session %s: failed files cannot be named", session_id
+            )
+            return ()
+        failures.extend(
+            IngestionFailure(
+                name=file.name, reason=file.ingestion_status_reason or "UNKNOWN_ERROR", session_id=session_id
+            )
+            for file in files
+        )
+    return tuple(failures)

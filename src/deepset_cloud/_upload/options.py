@@ -10,16 +10,24 @@ from uuid import UUID
 
 import attrs
 
+from deepset_cloud._http.api import Page, SessionFile
 from deepset_cloud._http.proxies import proxy_for
 from deepset_cloud._http.storage import STREAM_THRESHOLD_BYTES, S3Timeouts
 from deepset_cloud._retry import RetryPolicy
 from deepset_cloud._upload.sources import RemoteObject
-from deepset_cloud.models import FileUploadResult, UploadSession, UploadSessionStatus, WriteMode
+from deepset_cloud.models import (
+    FileUploadResult,
+    UploadSession,
+    UploadSessionDetail,
+    UploadSessionStatus,
+    WriteMode,
+)
 
 __all__ = [
     "DEFAULT_API_CONCURRENCY",
     "DEFAULT_S3_CONCURRENCY",
     "DIRECT_UPLOAD_THRESHOLD",
+    "ForwardingUploadAPI",
     "PROXY_S3_CONCURRENCY",
     "SAFE_MODE_MAX_TRIES",
     "Bundle",
@@ -72,6 +80,10 @@ class UploadSettings:
         poll_max_s: ... up to this.
         stream_threshold_bytes: files larger than this are streamed from disk instead of read whole.
         s3_timeouts: connect/read timeouts of one storage post.
+        storage_stall_limit_s: end the upload (with its report) when storage posts make no progress for
+            this long: no post succeeded and no streamed body moved.
+        upload_deadline_s: no storage post is retried after this many seconds since the upload started;
+            None: posts are retried as long as their session takes them.
     """
 
     s3_concurrency: int | None = attrs.field(default=None)
@@ -90,6 +102,8 @@ class UploadSettings:
         default=STREAM_THRESHOLD_BYTES, validator=attrs.validators.ge(0)
     )
     s3_timeouts: S3Timeouts = attrs.field(factory=S3Timeouts)
+    storage_stall_limit_s: float = attrs.field(default=60.0, validator=attrs.validators.gt(0))
+    upload_deadline_s: float | None = None
 
     @s3_concurrency.validator
     def _check_concurrency(self, attribute: attrs.Attribute[int | None], value: int | None) -> None:
@@ -136,6 +150,16 @@ class UploadAPI(Protocol):
 
     async def get_upload_session(self, workspace: str, session_id: UUID) -> UploadSessionStatus: ...
 
+    async def list_upload_sessions_page(
+        self, workspace: str, *, page_number: int, limit: int, is_expired: bool | None
+    ) -> Page[UploadSessionDetail]: ...
+
+    async def session_files(
+        self, workspace: str, session_id: UUID, *, ingestion_status: str | None = None
+    ) -> list[SessionFile] | None: ...
+
+    async def session_file_names(self, workspace: str, session_id: UUID) -> frozenset[str] | None: ...
+
     async def direct_upload(
         self,
         workspace: str,
@@ -145,6 +169,61 @@ class UploadAPI(Protocol):
         meta: dict[str, Any] | None,
         write_mode: WriteMode,
     ) -> UUID: ...
+
+
+class ForwardingUploadAPI:
+    """An `UploadAPI` that forwards every call to another one: subclass it to change one endpoint."""
+
+    def __init__(self, api: UploadAPI) -> None:
+        self._api = api
+
+    async def create_upload_session(
+        self, workspace: str, *, write_mode: WriteMode, enable_parallel_processing: bool = False
+    ) -> UploadSession:
+        """Open a session."""
+        return await self._api.create_upload_session(
+            workspace, write_mode=write_mode, enable_parallel_processing=enable_parallel_processing
+        )
+
+    async def close_upload_session(self, workspace: str, session_id: UUID) -> None:
+        """Close a session."""
+        await self._api.close_upload_session(workspace, session_id)
+
+    async def get_upload_session(self, workspace: str, session_id: UUID) -> UploadSessionStatus:
+        """Return a session's status."""
+        return await self._api.get_upload_session(workspace, session_id)
+
+    async def list_upload_sessions_page(
+        self, workspace: str, *, page_number: int, limit: int, is_expired: bool | None
+    ) -> Page[UploadSessionDetail]:
+        """Return one page of upload sessions."""
+        return await self._api.list_upload_sessions_page(
+            workspace, page_number=page_number, limit=limit, is_expired=is_expired
+        )
+
+    async def session_files(
+        self, workspace: str, session_id: UUID, *, ingestion_status: str | None = None
+    ) -> list[SessionFile] | None:
+        """Return a session's raw files with their ingestion state, or None if not offered."""
+        return await self._api.session_files(workspace, session_id, ingestion_status=ingestion_status)
+
+    async def session_file_names(self, workspace: str, session_id: UUID) -> frozenset[str] | None:
+        """Return the names of a session's raw files, or None if not offered."""
+        return await self._api.session_file_names(workspace, session_id)
+
+    async def direct_upload(
+        self,
+        workspace: str,
+        *,
+        name: str,
+        body: Path | bytes,
+        meta: dict[str, Any] | None,
+        write_mode: WriteMode,
+    ) -> UUID:
+        """Upload one file directly."""
+        return await self._api.direct_upload(
+            workspace, name=name, body=body, meta=meta, write_mode=write_mode
+        )
 
 
 @attrs.frozen(slots=True)

@@ -27,7 +27,8 @@ from deepset_cloud._progress import ProgressBar
 from deepset_cloud._upload.direct import DirectItem, upload_direct
 from deepset_cloud._upload.discovery import META_SUFFIX, Discovery, discover_paths, normalize_file_types
 from deepset_cloud._upload.folder_stream import FolderFeed, FolderScan, streamable_folder
-from deepset_cloud._upload.ingestion import wait_for_ingestion
+from deepset_cloud._upload.ingestion import failed_ingestion, wait_for_ingestion
+from deepset_cloud._upload.names import name_problem
 from deepset_cloud._upload.options import (
     DIRECT_UPLOAD_THRESHOLD,
     Bundle,
@@ -90,7 +91,8 @@ async def upload_paths(
         workspace: the workspace to upload to.
         paths: files and folders, and fsspec URLs of objects and prefixes (`s3://bucket/docs/`).
         recursive: walk folders into all levels.
-        desired_file_types: suffixes to upload (with or without dot, any case); None: the default types.
+        desired_file_types: suffixes to upload (with or without dot, any case); None: the default types
+            for files found in folders, and any type for files given explicitly.
         options: write mode, blocking, progress, safe mode and tuning (see `UploadOptions`).
         storage_options: options of the fsspec filesystems of URLs (e.g. credentials).
 
@@ -114,6 +116,7 @@ async def upload_paths(
             recursive=recursive,
             file_types=file_types,
             storage_options=storage_options,
+            filter_given_files=desired_file_types is not None,
         )
     )
     logger.info(
@@ -209,9 +212,10 @@ async def upload_memory_files(
     stores objects by name), so with `WriteMode.KEEP` all of them are kept.
 
     Raises:
-        ConfigurationError: a file has no name, is of the wrong type, or has metadata that is not a
-            JSON-serialisable dict (every offender named, before any request); on the session path, a
-            name ends with `.meta.json` (the server would take it for metadata).
+        ConfigurationError: a file has no name or one that cannot be stored (see
+            `deepset_cloud._upload.names`; a name ending with `.meta.json` is reserved for metadata), is
+            empty, is of the wrong type, or has metadata that is not a JSON-serialisable dict (every
+            offender named, before any request).
     """
     _validate_memory_files(files)
     if _goes_direct(options.settings, len(files), (len(_content_of(file)) for file in files)):
@@ -219,12 +223,6 @@ async def upload_memory_files(
             DirectItem(name=file.name, body=_as_bytes(_content_of(file)), meta=file.meta) for file in files
         ]
         return await _run_direct(api, workspace, items, options, ())
-    reserved = [file.name for file in files if file.name.endswith(META_SUFFIX)]
-    if reserved:
-        # In a session the server takes every `*.meta.json` object for a sidecar: such a file would vanish.
-        raise ConfigurationError(
-            f"names ending in {META_SUFFIX!r} are reserved for metadata in session uploads: {reserved[:10]}"
-        )
     return await _run_sessions(
         api,
         storage,
@@ -334,8 +332,16 @@ def _memory_file_problems(index: int, file: object) -> Iterator[str]:
     label = f"files[{index}] ({name!r})"
     if not isinstance(name, str) or not name.strip():
         yield f"{label} has no name"
+    elif (problem := name_problem(name)) is not None:
+        yield f"{label} cannot be stored under its name: {problem}"
+    elif name.endswith(META_SUFFIX):
+        # In a session the server takes every `*.meta.json` object for a sidecar: such a file would vanish.
+        # Refused on the direct path too, so a name's fate does not depend on how many files come with it.
+        yield f"{label} ends in {META_SUFFIX!r}, which is reserved for metadata"
     if not isinstance(content, (str, bytes)):
         yield f"{label} content is a {type(content).__name__}, not str or bytes"
+    elif not content:
+        yield f"{label} is empty (0 bytes): deepset Cloud does not ingest empty files"
     if meta is None:
         return
     if not isinstance(meta, dict):
@@ -409,6 +415,7 @@ async def _run_sessions(
     if not options.blocking:
         return report
     expected = {slot.session.session_id: slot.raw_uploaded for slot in slots}
+    # Every file is uploaded by now: an error while waiting (a failed poll, the timeout) carries the report.
     with _report_on_abort(tally, skipped, lambda: session_ids):
         ingestion = await wait_for_ingestion(
             api,
@@ -419,7 +426,11 @@ async def _run_sessions(
             show_progress=options.show_progress,
             upload_report=report,
         )
-    return _report(tally, skipped=skipped, session_ids=session_ids, ingestion=ingestion)
+        failures = await failed_ingestion(api, workspace, session_ids) if ingestion.failed_files else ()
+    return attrs.evolve(
+        _report(tally, skipped=skipped, session_ids=session_ids, ingestion=ingestion),
+        failed_ingestion=failures,
+    )
 
 
 @contextlib.contextmanager

@@ -7,9 +7,15 @@ stream whose buffer is as small as the worker pool, so memory grows with concurr
 number of files. A retired session is closed as soon as its last bundle is done; on any error or
 cancellation every session still open is closed in a shielded scope with a time budget.
 
+Storage posts are retried for as long as their session takes posts and the upload's deadline allows
+(`PersistentRetry`); what still failed transiently is posted once more when the session's last bundle is
+done, and a file whose answer was lost is looked up in the session's file list before it is reported
+failed. One `StorageBreaker` per upload ends it when storage makes no progress for
+`settings.storage_stall_limit_s`, whatever the timeouts of single posts.
+
 No task in the group raises: per-file errors go to the tally, and a fatal error (a session that cannot
-be created or closed, a bug) is recorded, cancels the group and is raised afterwards as itself, never
-wrapped in an ExceptionGroup.
+be created or closed, a dead storage endpoint, a bug) is recorded, cancels the group and is raised
+afterwards as itself, never wrapped in an ExceptionGroup.
 """
 
 from __future__ import annotations
@@ -30,13 +36,14 @@ from deepset_cloud._upload.options import (
     Bundle,
     PipelineStats,
     UploadAPI,
-    UploadObject,
     UploadSettings,
     UploadTally,
     logger,
 )
-from deepset_cloud.errors import ConflictError, DeepsetCloudError, UploadError
-from deepset_cloud.models import UploadSession, WriteMode
+from deepset_cloud._upload.posting import BundlePoster, Failure
+from deepset_cloud._upload.resilience import PersistentRetry, StorageBreaker
+from deepset_cloud.errors import ConflictError, DeepsetCloudError, NotFoundError, TransportError
+from deepset_cloud.models import UploadSession, UploadSessionStatusEnum, WriteMode
 
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
@@ -60,18 +67,31 @@ class SessionSlot:
     closed: bool = False
     drained: anyio.Event = attrs.Factory(anyio.Event)
     names: set[str] | None = None
+    requeued: list[Failure] = attrs.Factory(list)
     _expires_at_s: float = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         # As a POSIX timestamp once: the rollover check runs for every bundle.
-        expires_at = self.session.expires_at
-        if expires_at.tzinfo is None:
-            expires_at = expires_at.replace(tzinfo=timezone.utc)
-        self._expires_at_s = expires_at.timestamp()
+        self._expires_at_s = _posix(self.session)
 
     def expires_within(self, margin_s: float) -> bool:
         """Whether the session expires within `margin_s` seconds from now."""
         return time.time() + margin_s >= self._expires_at_s
+
+
+def _posix(session: UploadSession) -> float:
+    expires_at = session.expires_at
+    if expires_at.tzinfo is None:
+        expires_at = expires_at.replace(tzinfo=timezone.utc)
+    return expires_at.timestamp()
+
+
+# Storage posts are retried until the session expires within this margin (it must still be closed).
+_RETRY_EXPIRY_MARGIN_S = 60.0
+# Creating a session whose answer was lost is tried again this often (a lost answer may leave an empty
+# session open; it expires unused and loses nothing).
+_CREATE_TRIES = 3
+_SESSION_LOOKUP_PAGES = 50
 
 
 @attrs.frozen(slots=True)
@@ -90,7 +110,7 @@ class SessionUploader:
         write_mode: the write mode of every session.
         enable_parallel_processing: the sessions' server-side parallel ingestion flag.
         concurrency: the number of workers (and the queue size).
-        retry: the retry policy of storage posts.
+        retry: the waits between retries of storage posts (see `PersistentRetry`).
         settings: rollover limits, timeouts.
         tally: collects per-file results.
         progress: the upload progress bar (counts objects).
@@ -131,6 +151,9 @@ class SessionUploader:
         self._open_limit = anyio.Semaphore(settings.max_open_sessions)
         self._fatal: BaseException | None = None
         self._task_group: TaskGroup | None = None
+        self._breaker = StorageBreaker(settings.storage_stall_limit_s)
+        self._deadline: float | None = None
+        self._poster = BundlePoster(tally, progress)
 
     async def run(self, bundles: Iterable[Bundle] | AsyncIterable[Bundle]) -> list[SessionSlot]:
         """Upload every bundle; return the sessions used, in order, all closed.
@@ -138,33 +161,44 @@ class SessionUploader:
         Raises:
             DeepsetCloudError: a session could not be created or closed (after every open one was closed).
         """
+        if self._settings.upload_deadline_s is not None:
+            self._deadline = anyio.current_time() + self._settings.upload_deadline_s
         try:
-            async with anyio.create_task_group() as task_group:
-                self._task_group = task_group
-                send, receive = anyio.create_memory_object_stream[_Job](max_buffer_size=self._concurrency)
-                async with receive:
-                    for _ in range(self._concurrency):
-                        task_group.start_soon(self._worker, receive.clone())
+            async with anyio.create_task_group() as guard:
+                guard.start_soon(self._breaker.watch, self._fail)
                 try:
-                    async with send:
-                        async for bundle in _each(bundles):
-                            slot = await self._slot_for(bundle)
-                            job = _Job(bundle, slot)
-                            try:
-                                # No checkpoint while there is room: a send is a few list operations.
-                                send.send_nowait(job)
-                            except anyio.WouldBlock:
-                                await send.send(job)
-                            self._stats.queued(send.statistics().current_buffer_used)
-                except Exception as exc:
-                    self._fail(exc)
-                if self._current is not None:
-                    self._retire(self._current)
+                    await self._run_workers(bundles)
+                finally:
+                    guard.cancel_scope.cancel()
         finally:
+            self._settle_requeued()
             await self._close_open_sessions()
         if self._fatal is not None:
             raise self._fatal
         return self._slots
+
+    async def _run_workers(self, bundles: Iterable[Bundle] | AsyncIterable[Bundle]) -> None:
+        async with anyio.create_task_group() as task_group:
+            self._task_group = task_group
+            send, receive = anyio.create_memory_object_stream[_Job](max_buffer_size=self._concurrency)
+            async with receive:
+                for _ in range(self._concurrency):
+                    task_group.start_soon(self._worker, receive.clone())
+            try:
+                async with send:
+                    async for bundle in _each(bundles):
+                        slot = await self._slot_for(bundle)
+                        job = _Job(bundle, slot)
+                        try:
+                            # No checkpoint while there is room: a send is a few list operations.
+                            send.send_nowait(job)
+                        except anyio.WouldBlock:
+                            await send.send(job)
+                        self._stats.queued(send.statistics().current_buffer_used)
+            except Exception as exc:
+                self._fail(exc)
+            if self._current is not None:
+                self._retire(self._current)
 
     @property
     def session_ids(self) -> tuple[UUID, ...]:
@@ -203,25 +237,46 @@ class SessionUploader:
     async def _open_session(self) -> SessionSlot:
         await self._open_limit.acquire()
         try:
-            session = await self._api.create_upload_session(
-                self._workspace, write_mode=self._write_mode, enable_parallel_processing=self._parallel
-            )
+            session = await self._create_session()
         except BaseException:
             self._open_limit.release()
             raise
         config = session.aws_prefixed_request_config
+        expires_at_s = _posix(session)
+        retry = PersistentRetry(
+            self._retry,
+            self._breaker,
+            session_alive=lambda: time.time() + _RETRY_EXPIRY_MARGIN_S < expires_at_s,
+            deadline=self._deadline,
+        )
         poster = self._storage.presigned_post(
             url=config.url,
             fields=config.fields,
-            retry=self._retry,
+            retry=retry,
             timeouts=self._settings.s3_timeouts,
             stream_threshold=self._settings.stream_threshold_bytes,
+            on_progress=self._breaker.alive,
         )
         slot = SessionSlot(session=session, poster=poster, names=set() if self._unique_names else None)
         self._slots.append(slot)
         self._stats.session_opened()
         logger.info("Opened upload session %s", session.session_id)
         return slot
+
+    async def _create_session(self) -> UploadSession:
+        for attempt in range(1, _CREATE_TRIES + 1):
+            try:
+                return await self._api.create_upload_session(
+                    self._workspace, write_mode=self._write_mode, enable_parallel_processing=self._parallel
+                )
+            except TransportError as exc:
+                # The answer was lost (a refused connection is retried below us already): the server may
+                # have opened a session we cannot use (its storage credentials never arrived). It stays
+                # empty and expires; nothing is lost by asking for another one.
+                if attempt == _CREATE_TRIES:
+                    raise
+                logger.warning("Creating an upload session got no answer (%s); trying again", exc)
+        raise AssertionError("unreachable")
 
     def _retire(self, slot: SessionSlot) -> None:
         """No more bundles go to `slot`: close it once its last bundle is done."""
@@ -235,24 +290,99 @@ class SessionUploader:
     async def _close_when_drained(self, slot: SessionSlot) -> None:
         await slot.drained.wait()
         try:
+            await self._post_requeued(slot)
             await self._close(slot)
         except Exception as exc:
             self._fail(exc)
 
+    async def _post_requeued(self, slot: SessionSlot) -> None:
+        """Post what failed transiently once more, then look up lost answers, before the session closes."""
+        if not slot.requeued:
+            return
+        pending, slot.requeued = slot.requeued, []
+        logger.info("Posting %d object(s) of session %s once more", len(pending), slot.session.session_id)
+        failures: list[Failure] = []
+        limiter = anyio.CapacityLimiter(self._concurrency)
+
+        async def again(failure: Failure) -> None:
+            async with limiter:
+                retry_failure = await self._poster.post(slot.poster, failure.rest)
+            if retry_failure is None:
+                slot.raw_uploaded += 1
+            else:
+                failures.append(retry_failure)
+
+        async with anyio.create_task_group() as group:
+            for failure in pending:
+                group.start_soon(again, failure)
+        if any(failure.ambiguous and failure.is_file for failure in failures):
+            stored = await self._stored_names(slot)
+            for failure in failures:
+                if failure.ambiguous and failure.is_file and failure.item.name in stored:
+                    logger.info("%r is stored although its answer was lost", failure.item.name)
+                    self._poster.stored(failure)
+                    slot.raw_uploaded += 1
+                else:
+                    self._poster.settle(failure)
+            return
+        for failure in failures:
+            self._poster.settle(failure)
+
+    async def _stored_names(self, slot: SessionSlot) -> frozenset[str]:
+        """The names the session has received (empty where the API does not list a session's files)."""
+        try:
+            names = await self._api.session_file_names(self._workspace, slot.session.session_id)
+        except DeepsetCloudError as exc:
+            logger.warning("Cannot list the files of session %s: %s", slot.session.session_id, exc)
+            return frozenset()
+        return frozenset() if names is None else names
+
+    def _settle_requeued(self) -> None:
+        """The upload stops: whatever waits for its second post is a failure now."""
+        for slot in self._slots:
+            pending, slot.requeued = slot.requeued, []
+            for failure in pending:
+                self._poster.settle(failure)
+
     async def _close(self, slot: SessionSlot) -> None:
         try:
             await self._api.close_upload_session(self._workspace, slot.session.session_id)
-        except ConflictError:
-            # 409 means closed already (e.g. a retried close whose first answer was lost) or expired;
-            # only the first is harmless.
-            if slot.expires_within(0):
-                raise
+        except ConflictError as exc:
+            # 409: closed already (a retried close whose first answer was lost) or expired. Ask the
+            # server which: an expired session's files are never ingested.
+            status = await self._session_status(slot)
+            if status is not UploadSessionStatusEnum.CLOSED:
+                state = "not listed" if status is None else status.value
+                raise ConflictError(
+                    f"upload session {slot.session.session_id} could not be closed ({state}): its files will "
+                    f"not be ingested; upload them again. {exc}",
+                    status_code=exc.status_code,
+                    method=exc.method,
+                    url=exc.url,
+                    body=exc.body,
+                ) from None
             logger.info("Upload session %s was already closed", slot.session.session_id)
         slot.closed = True
         slot.names = None
         self._open_limit.release()
         self._stats.session_closed()
         logger.info("Closed upload session %s (%d objects)", slot.session.session_id, slot.objects)
+
+    async def _session_status(self, slot: SessionSlot) -> UploadSessionStatusEnum | None:
+        wanted = slot.session.session_id
+        for page_number in range(1, _SESSION_LOOKUP_PAGES + 1):
+            try:
+                page = await self._api.list_upload_sessions_page(
+                    self._workspace, page_number=page_number, limit=100, is_expired=None
+                )
+            except NotFoundError:
+                return None
+            for detail in page.data:
+                if detail.session_id == wanted:
+                    return detail.status
+            if not page.has_more or not page.data:
+                return None
+        return None
 
     async def _close_open_sessions(self) -> None:
         """Close whatever is still open, even while being cancelled, within the close budget."""
@@ -281,30 +411,15 @@ class SessionUploader:
                         slot.drained.set()
 
     async def _upload_bundle(self, job: _Job) -> None:
-        bundle, slot = job.bundle, job.slot
+        slot = job.slot
         # The sidecar goes first: a file is never stored without the metadata it was meant to have.
-        if bundle.sidecar is not None and not await self._upload_object(slot, bundle.sidecar):
-            error = UploadError(
-                f"{bundle.file.name!r} was not uploaded because its metadata {bundle.sidecar.name!r} failed",
-                file_name=bundle.file.name,
-            )
-            self._tally.failure(bundle.file.name, error)
-            self._progress.advance()
-            return
-        if await self._upload_object(slot, bundle.file):
+        failure = await self._poster.post(slot.poster, job.bundle)
+        if failure is None:
             slot.raw_uploaded += 1
-
-    async def _upload_object(self, slot: SessionSlot, item: UploadObject) -> bool:
-        try:
-            await slot.poster.upload(item.name, item.payload())
-        except DeepsetCloudError as exc:
-            self._tally.failure(item.name, exc)
-            ok = False
+        elif failure.transient:
+            slot.requeued.append(failure)  # posted once more before the session closes
         else:
-            self._tally.success()
-            ok = True
-        self._progress.advance()
-        return ok
+            self._poster.settle(failure)
 
 
 async def _each(bundles: Iterable[Bundle] | AsyncIterable[Bundle]) -> AsyncIterator[Bundle]:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import anyio
 
 from deepset_cloud._upload.options import UploadAPI, logger
 from deepset_cloud.errors import ConflictError
-from deepset_cloud.models import UploadSession, UploadSessionStatus, WriteMode
+from deepset_cloud.models import UploadSession, UploadSessionDetail, UploadSessionStatus, WriteMode
+
+if TYPE_CHECKING:
+    from deepset_cloud._http.api import Page, SessionFile
 
 __all__ = ["WaitForSessionSlot"]
 
@@ -72,3 +75,21 @@ class WaitForSessionSlot:
         return await self._api.direct_upload(
             workspace, name=name, body=body, meta=meta, write_mode=write_mode
         )
+
+    async def list_upload_sessions_page(
+        self, workspace: str, *, page_number: int, limit: int, is_expired: bool | None
+    ) -> Page[UploadSessionDetail]:
+        """Return one page of upload sessions."""
+        return await self._api.list_upload_sessions_page(
+            workspace, page_number=page_number, limit=limit, is_expired=is_expired
+        )
+
+    async def session_files(
+        self, workspace: str, session_id: UUID, *, ingestion_status: str | None = None
+    ) -> list[SessionFile] | None:
+        """Return a session's raw files with their ingestion state, or None if not offered."""
+        return await self._api.session_files(workspace, session_id, ingestion_status=ingestion_status)
+
+    async def session_file_names(self, workspace: str, session_id: UUID) -> frozenset[str] | None:
+        """Return the names of a session's raw files, or None if not offered."""
+        return await self._api.session_file_names(workspace, session_id)
