@@ -168,3 +168,11 @@ def bench(session: nox.Session) -> None:
     """Print the benchmark matrix (`-- --quick` for a small one; see benchmarks/README.md)."""
     _install(session, "bench")
     session.run("python", "-m", "benchmarks.bench_matrix", *session.posargs)
+
+
+@nox.session
+def chaos(session: nox.Session) -> None:
+    """Upload 10 seeded corpora of 2,000 files with sidecars through storage faults, plus runs that SIGKILL
+    and restart the emulator; print the figures and fail on any lost, duplicated or falsely failed file."""
+    _install(session)
+    session.run("python", "tests/chaos/chaos_run.py", *session.posargs, env={"PYTHONDONTWRITEBYTECODE": "1"})
