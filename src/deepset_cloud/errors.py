@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 if TYPE_CHECKING:
-    from deepset_cloud.models import UploadReport
+    from deepset_cloud.models import DownloadReport, UploadReport
 
 __all__ = [
     "APIError",
@@ -319,13 +319,23 @@ class OperationTimeoutError(DeepsetCloudError, TimeoutError):
 
     Attributes:
         timeout_s: the budget that ran out, in seconds.
+        download_report: for a download, what was saved (and what failed) before the budget ran out.
     """
 
     timeout_s: float
+    download_report: DownloadReport | None
 
-    def __init__(self, message: str, *, timeout_s: float, upload_report: UploadReport | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        timeout_s: float,
+        upload_report: UploadReport | None = None,
+        download_report: DownloadReport | None = None,
+    ) -> None:
         super().__init__(message, upload_report=upload_report)
         self.timeout_s = timeout_s
+        self.download_report = download_report
 
 
 class IngestionTimeoutError(OperationTimeoutError):

@@ -271,3 +271,33 @@ async def test_timeout_bounds_the_whole_download_and_cleans_up(tmp_path: Path) -
         finally:
             never.set()
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.anyio
+async def test_a_download_cut_short_reports_what_the_page_in_flight_saved(tmp_path: Path) -> None:
+    fast, slow = uuid4(), uuid4()
+    fast_meta_served, never = asyncio.Event(), asyncio.Event()
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.path.endswith("/files"):
+            return json_response(listing((fast, "fast.txt"), (slow, "slow.txt")))
+        if request.path.endswith(f"{fast}/meta"):
+            fast_meta_served.set()
+            return json_response({"k": "v"})
+        if str(fast) in request.path:
+            return web.Response(body=b"data")
+        await fast_meta_served.wait()  # the slow file hangs only once the fast one is (nearly) saved
+        await never.wait()
+        return web.Response(body=b"never")
+
+    async with FakeServer(handler) as server:
+        try:
+            async with AsyncClient("k", server.api_url, "ws", retry=FAST) as client:
+                with pytest.raises(OperationTimeoutError, match="1 files were saved") as caught:
+                    await client.download(file_dir=tmp_path, show_progress=False, timeout_s=1.0)
+        finally:
+            never.set()
+    report = caught.value.download_report
+    assert report is not None
+    assert [path.name for path in report.downloaded] == ["fast.txt"]
+    assert sorted(os.listdir(tmp_path)) == ["fast.txt", "fast.txt.meta.json"]

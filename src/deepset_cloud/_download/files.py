@@ -177,7 +177,8 @@ async def download_files(
 
     Raises:
         ConfigurationError: `file_dir` cannot be used as a folder.
-        OperationTimeoutError: the whole download took longer than `timeout_s`.
+        OperationTimeoutError: the whole download took longer than `timeout_s`; its `download_report`
+            lists every file saved before that (also those of the page in flight).
         APIError, TransportError: listing the files failed.
     """
     folder = _prepare_folder(file_dir)
@@ -203,11 +204,14 @@ async def download_files(
                         progress.total = page.total
                         progress.refresh()
                     results: list[Path | FailedDownload | None] = [None] * len(page.data)
-                    async with anyio.create_task_group() as group:
-                        for index, file in enumerate(page.data):
-                            group.start_soon(limited, file, results, index)
-                    # Keep the listing order in the report, whatever order the downloads finished in.
-                    downloader.results.extend(item for item in results if item is not None)
+                    try:
+                        async with anyio.create_task_group() as group:
+                            for index, file in enumerate(page.data):
+                                group.start_soon(limited, file, results, index)
+                    finally:
+                        # Also when `timeout_s` cuts the page short: what was saved is reported. Keep
+                        # the listing order, whatever order the downloads finished in.
+                        downloader.results.extend(item for item in results if item is not None)
             finally:
                 await pages.aclose()
     finally:
@@ -218,5 +222,6 @@ async def download_files(
             f"download did not finish within timeout_s={timeout_s:g} s; {len(report.downloaded)} files "
             f"were saved to {str(folder)!r} and {len(report.failed)} failed",
             timeout_s=timeout_s,
+            download_report=report,
         )
     return report
