@@ -156,3 +156,22 @@ async def test_a_failed_status_poll_carries_the_upload_report(harness: Harness, 
     assert report is not None
     assert (report.successful_upload_count, report.failed) == (25, ())
     assert len(report.session_ids) == 1
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [{"lose_response": True}, {"drop": True}],
+    ids=["stored-answer-lost", "dropped-before-storing"],
+)
+async def test_a_direct_upload_whose_answer_is_lost_is_looked_up_not_duplicated(
+    harness: Harness, fault: dict[str, object]
+) -> None:
+    files = [DeepsetCloudFile(text=f"text {index}", name=f"direct{index}.txt") for index in range(4)]
+    harness.emulator.set_faults([{"route": "direct_upload", "count": 3, **fault}])
+
+    report = await harness.upload_memory(files)
+
+    harness.emulator.clear_faults()
+    assert report.failed == ()
+    assert report.successful_upload_count == 4
+    assert sorted(file.name for file in await harness.files()) == [file.name for file in files]  # each once

@@ -52,6 +52,7 @@ class SessionFile:
     name: str
     ingestion_status: str
     ingestion_status_reason: str | None = None
+    file_ingestion_id: str | None = None
 
 
 _SESSION_FILES_PAGE = 1000

@@ -2,13 +2,16 @@
 
 Files are listed as soon as the request returns, so there is nothing to wait for afterwards. The API
 layer retries a direct upload only when the request provably never reached the server, so no retry can
-create a duplicate file.
+create a duplicate file. When the request was sent but its answer was lost, the file may be stored: the
+workspace is asked for a file of that name created since the attempt began (with a few seconds of
+tolerance for clock skew) before the upload is tried again or reported failed.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +19,7 @@ import anyio
 import attrs
 
 from deepset_cloud._progress import ProgressBar
-from deepset_cloud._upload.options import UploadAPI, UploadTally
+from deepset_cloud._upload.options import UploadAPI, UploadTally, logger
 from deepset_cloud.errors import (
     APIError,
     AuthenticationError,
@@ -24,6 +27,7 @@ from deepset_cloud.errors import (
     DeepsetCloudError,
     NotFoundError,
     PermissionDeniedError,
+    TransportError,
     UploadError,
 )
 from deepset_cloud.models import WriteMode
@@ -40,6 +44,11 @@ def _is_fatal(exc: DeepsetCloudError) -> bool:
     if isinstance(exc, _FATAL_ERRORS):
         return True
     return isinstance(exc, APIError) and (300 <= exc.status_code < 400 or exc.status_code == 405)
+
+
+_LOST_ANSWER_TRIES = 3
+_CLOCK_TOLERANCE = timedelta(seconds=5)
+_LOOKUP_PAGES = 10
 
 
 @attrs.frozen(slots=True)
@@ -90,9 +99,7 @@ async def upload_direct(
         async with limiter:
             try:
                 meta = await _meta_of(item)
-                await api.direct_upload(
-                    workspace, name=item.name, body=item.body, meta=meta, write_mode=write_mode
-                )
+                await _upload_checked(api, workspace, item, meta, write_mode)
             except DeepsetCloudError as exc:
                 if _is_fatal(exc):
                     fatal.append(exc)
@@ -111,3 +118,42 @@ async def upload_direct(
             task_group.start_soon(upload_one, item)
     if fatal:
         raise fatal[0]
+
+
+async def _upload_checked(
+    api: UploadAPI, workspace: str, item: DirectItem, meta: dict[str, Any], write_mode: WriteMode
+) -> None:
+    """`POST files` once; if its answer is lost, look for the file before trying again or giving up."""
+    for attempt in range(1, _LOST_ANSWER_TRIES + 1):
+        started = datetime.now(timezone.utc)
+        try:
+            await api.direct_upload(
+                workspace, name=item.name, body=item.body, meta=meta, write_mode=write_mode
+            )
+            return
+        except TransportError as exc:
+            if isinstance(exc, ConnectError):  # never reached the server (and was retried already)
+                raise
+            if await _stored_since(api, workspace, item.name, started - _CLOCK_TOLERANCE):
+                logger.info("%r is stored although the answer to its upload was lost", item.name)
+                return
+            if attempt == _LOST_ANSWER_TRIES:
+                raise
+            logger.warning("The answer to the upload of %r was lost and it is not stored; again", item.name)
+
+
+async def _stored_since(api: UploadAPI, workspace: str, name: str, since: datetime) -> bool:
+    """Whether the workspace lists a file named exactly `name` created at or after `since`."""
+    after = None
+    for _ in range(_LOOKUP_PAGES):
+        page = await api.list_files_page(workspace, limit=100, name=name, after=after)
+        for file in page.data:
+            created = (
+                file.created_at if file.created_at.tzinfo else file.created_at.replace(tzinfo=timezone.utc)
+            )
+            if file.name == name and created >= since:
+                return True
+        if not page.has_more or not page.data:
+            return False
+        after = (page.data[-1].created_at, page.data[-1].file_id)
+    return False

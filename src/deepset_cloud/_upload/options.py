@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 from uuid import UUID
@@ -16,6 +17,7 @@ from deepset_cloud._http.storage import STREAM_THRESHOLD_BYTES, S3Timeouts
 from deepset_cloud._retry import RetryPolicy
 from deepset_cloud._upload.sources import RemoteObject
 from deepset_cloud.models import (
+    File,
     FileUploadResult,
     UploadSession,
     UploadSessionDetail,
@@ -149,6 +151,17 @@ class UploadAPI(Protocol):
     async def close_upload_session(self, workspace: str, session_id: UUID) -> None: ...
 
     async def get_upload_session(self, workspace: str, session_id: UUID) -> UploadSessionStatus: ...
+
+    async def list_files_page(
+        self,
+        workspace: str,
+        *,
+        limit: int,
+        name: str | None = None,
+        content: str | None = None,
+        odata_filter: str | None = None,
+        after: tuple[datetime, UUID] | None = None,
+    ) -> Page[File]: ...
 
     async def list_upload_sessions_page(
         self, workspace: str, *, page_number: int, limit: int, is_expired: bool | None
