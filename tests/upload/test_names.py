@@ -10,6 +10,7 @@ import pytest
 
 from deepset_cloud._upload.discovery import DEFAULT_FILE_TYPES, discover_paths
 from deepset_cloud._upload.names import name_problem
+from deepset_cloud._upload.sources import RemoteObject
 from deepset_cloud.errors import ConfigurationError
 from deepset_cloud.models import DeepsetCloudFile
 
@@ -77,7 +78,9 @@ async def test_bad_in_memory_names_and_empty_files_are_refused_before_any_reques
     assert harness.emulator.stats()["requests"] == before
 
 
-def discover(*paths: Path, given_filtered: bool = True) -> tuple[dict[str, Path | None], dict[Path, str]]:
+def discover(
+    *paths: Path, given_filtered: bool = True
+) -> tuple[dict[str, Path | RemoteObject | None], dict[Path | str, str]]:
     found = discover_paths(
         list(paths),
         recursive=True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -11,7 +12,7 @@ import anyio
 
 from deepset_cloud._upload.options import UploadAPI, logger
 from deepset_cloud.errors import ConflictError
-from deepset_cloud.models import UploadSession, UploadSessionDetail, UploadSessionStatus, WriteMode
+from deepset_cloud.models import File, UploadSession, UploadSessionDetail, UploadSessionStatus, WriteMode
 
 if TYPE_CHECKING:
     from deepset_cloud._http.api import Page, SessionFile
@@ -74,6 +75,21 @@ class WaitForSessionSlot:
         """Upload one file directly."""
         return await self._api.direct_upload(
             workspace, name=name, body=body, meta=meta, write_mode=write_mode
+        )
+
+    async def list_files_page(
+        self,
+        workspace: str,
+        *,
+        limit: int,
+        name: str | None = None,
+        content: str | None = None,
+        odata_filter: str | None = None,
+        after: tuple[datetime, UUID] | None = None,
+    ) -> Page[File]:
+        """Return one page of files."""
+        return await self._api.list_files_page(
+            workspace, limit=limit, name=name, content=content, odata_filter=odata_filter, after=after
         )
 
     async def list_upload_sessions_page(
