@@ -9,7 +9,7 @@ import pytest
 
 from deepset_cloud import AsyncClient, DeepsetCloudFile, RetryPolicy
 from deepset_cloud.emulator import ThreadedEmulator
-from deepset_cloud.errors import ServerError, TransportError
+from deepset_cloud.errors import ServerError
 
 pytestmark = pytest.mark.anyio
 
@@ -68,22 +68,35 @@ async def test_retries_are_bounded(
     assert requests_of(deepset_emulator, "list_files") - before == fast_retry.max_tries
 
 
-@pytest.mark.parametrize("fault", [{"status": 503, "retry_after": 0}, {"drop": True}], ids=["503", "drop"])
-async def test_direct_upload_is_not_retried_and_never_duplicated(
-    client: AsyncClient, deepset_emulator: ThreadedEmulator, fault: dict[str, Any]
+async def test_direct_upload_answered_503_is_not_retried_and_never_duplicated(
+    client: AsyncClient, deepset_emulator: ThreadedEmulator
 ) -> None:
     before = requests_of(deepset_emulator, "direct_upload")
-    deepset_emulator.set_faults([{"route": "direct_upload", "count": 1, **fault}])
+    deepset_emulator.set_faults([{"route": "direct_upload", "count": 1, "status": 503, "retry_after": 0}])
     report = await client.upload_texts(texts(5), show_progress=False)
     deepset_emulator.clear_faults()
     assert requests_of(deepset_emulator, "direct_upload") - before == 5  # one request per file, no retry
     assert report.failed_upload_count == 1
     assert report.successful_upload_count == 4
     (failed,) = report.failed
-    assert isinstance(failed.exception, (ServerError, TransportError))
+    assert isinstance(failed.exception, ServerError)
     listed = await names_in(client)
     assert len(listed) == len(set(listed)) == 4
     assert failed.file_name not in listed
+
+
+async def test_direct_upload_dropped_before_storing_is_looked_up_then_sent_once_more(
+    client: AsyncClient, deepset_emulator: ThreadedEmulator
+) -> None:
+    before = requests_of(deepset_emulator, "direct_upload")
+    deepset_emulator.set_faults([{"route": "direct_upload", "count": 1, "drop": True}])
+    report = await client.upload_texts(texts(5), show_progress=False)
+    deepset_emulator.clear_faults()
+    # The dropped request stored nothing: the workspace says so, and only then is it sent again.
+    assert requests_of(deepset_emulator, "direct_upload") - before == 6
+    assert (report.successful_upload_count, report.failed) == (5, ())
+    listed = await names_in(client)
+    assert len(listed) == len(set(listed)) == 5
 
 
 async def test_create_session_is_not_retried_after_a_503(
