@@ -206,6 +206,21 @@ class ForwardingUploadAPI:
         """Return a session's status."""
         return await self._api.get_upload_session(workspace, session_id)
 
+    async def list_files_page(
+        self,
+        workspace: str,
+        *,
+        limit: int,
+        name: str | None = None,
+        content: str | None = None,
+        odata_filter: str | None = None,
+        after: tuple[datetime, UUID] | None = None,
+    ) -> Page[File]:
+        """Return one page of files."""
+        return await self._api.list_files_page(
+            workspace, limit=limit, name=name, content=content, odata_filter=odata_filter, after=after
+        )
+
     async def list_upload_sessions_page(
         self, workspace: str, *, page_number: int, limit: int, is_expired: bool | None
     ) -> Page[UploadSessionDetail]:
