@@ -68,11 +68,11 @@ async def test_what_fails_after_the_requeue_is_exactly_what_is_missing(
 
 
 async def test_dead_storage_endpoint_ends_the_upload_with_a_report(
-    make_emulator: Callable[..., ThreadedEmulator], workspace: str, tmp_path: Path
+    deepset_make_emulator: Callable[..., ThreadedEmulator], deepset_workspace: str, tmp_path: Path
 ) -> None:
-    emulator = make_emulator()
+    emulator = deepset_make_emulator()
     emulator.set_faults([{"route": "s3_post", "latency_s": 3600}])  # never answers
-    harness, transport = await make_harness(emulator, workspace)
+    harness, transport = await make_harness(emulator, deepset_workspace)
     write_tree(tmp_path, 40)
     try:
         with pytest.raises(UploadError, match=r"no progress for 0\.3 s") as caught:
