@@ -72,7 +72,9 @@ class UploadSettings:
             for requests to the API (direct uploads, downloads), or 4 where the environment routes the API
             through a proxy. `safe_mode` forces 1.
         max_files_per_session: objects (files plus sidecars) per session before rolling over to a new one.
-        retry: retry policy of storage posts; None uses `RetryPolicy()`. `safe_mode` raises max_tries to 10.
+        retry: the waits between retries of storage posts (backoff, `Retry-After` cap); None uses
+            `RetryPolicy()`. Its `max_tries` and `max_time_s` do not bound storage posts: they are retried
+            while their session takes posts, within `upload_deadline_s` and `storage_stall_limit_s`.
         direct_upload_threshold: uploads of at most this many objects go through `POST files`.
         direct_upload_max_bytes: a file larger than this forces the session path (server limit 200 MB).
         session_expiry_margin_s: roll over to a new session when the current one expires within this.
