@@ -17,3 +17,9 @@ def local_ray() -> Iterator[None]:
         yield
     finally:
         ray.shutdown()
+
+
+# The S3 emulator (moto's server) of the object-storage suite, for sinks that stream rows from a bucket.
+from tests.sources.conftest import bucket, moto_endpoint, s3_options  # noqa: E402
+
+__all__ = ["bucket", "local_ray", "moto_endpoint", "s3_options"]

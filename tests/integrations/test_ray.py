@@ -136,3 +136,30 @@ def test_binary_files_with_sidecar_rows(
     assert sink.report.failed == ()
     files = {file.name: file.meta for file in listed(deepset_emulator, deepset_workspace)}
     assert files == {f"file-{index:02d}.txt": {"n": index} for index in range(20)}
+
+
+def test_rows_naming_objects_are_streamed_from_the_bucket_by_the_workers(
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str, bucket: str, s3_options: dict[str, Any]
+) -> None:
+    import s3fs
+
+    fs = s3fs.S3FileSystem(**s3_options)
+    for index in range(30):
+        fs.pipe(f"{bucket}/raw/{index:02d}.txt", f"object {index}".encode())
+    urls = [{"path": f"s3://{bucket}/raw/{index:02d}.txt", "meta": {"n": index}} for index in range(30)]
+    sink = sink_for(
+        deepset_emulator,
+        deepset_workspace,
+        content_column=None,
+        url_column="path",
+        storage_options=s3_options,
+        rows_per_write=10,
+    )
+    ray.data.from_items(urls).write_datasink(sink)
+
+    assert sink.report is not None
+    assert sink.report.failed == ()
+    assert sink.report.ingestion is not None
+    assert sink.report.ingestion.finished_files == 30
+    files = {file.name: (file.size, file.meta) for file in listed(deepset_emulator, deepset_workspace)}
+    assert files == {f"{index:02d}.txt": (len(f"object {index}"), {"n": index}) for index in range(30)}
