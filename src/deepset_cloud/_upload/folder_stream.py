@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import stat
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from anyio.abc import TaskGroup
     from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-__all__ = ["FolderFeed", "FolderScan", "check_sidecars", "stream_folder", "streamable_folder"]
+__all__ = ["FolderFeed", "FolderScan", "check_sidecars", "stream_folder", "streamable_folder", "walk_folder"]
 
 _FIRST_BATCH = 32  # more than the direct-upload threshold: one hand-over decides the route
 _MAX_BATCH = 256
@@ -139,10 +139,12 @@ def _other_entry_reason(entry: os.DirEntry[str]) -> str | None:
     return None if stat.S_ISREG(mode) else "not a regular file"
 
 
-def stream_folder(scan: FolderScan, emit: Callable[[list[Bundle]], bool]) -> None:
-    """List the folder and emit its bundles in batches; stop when `emit` returns False or on `scan.stop`.
+def walk_folder(scan: FolderScan) -> Iterator[list[Bundle]]:
+    """List the folder and yield its bundles in batches (the first at once, later ones in bulk).
 
-    Runs in a worker thread; `emit` blocks while the uploader is busy (that is the back-pressure).
+    The event loop takes the first batch itself (a few dozen entries: no thread hand-over before the first
+    post); a worker thread then runs the rest through `stream_folder`. Ends early on `scan.stop` or
+    when a broken sidecar was found.
     """
     folder, file_types = scan.folder, scan.file_types
     base = os.path.join(folder, "")
@@ -197,12 +199,26 @@ def stream_folder(scan: FolderScan, emit: Callable[[list[Bundle]], bool]) -> Non
             sidecar = UploadObject(sidecar_name, Path(sidecar_path)) if _is_regular(sidecar_path) else None
             batch.append(Bundle(file=UploadObject(name, folder / name), sidecar=sidecar))
             if len(batch) >= limit:
-                if not emit(batch):
-                    return
+                yield batch
                 batch = []
-                limit = min(limit * 2, _MAX_BATCH)  # the first post goes out at once, later ones in bulk
+                limit = min(limit * 2, _MAX_BATCH)
     if batch and not scan.stop and not scan.broken:
-        emit(batch)
+        yield batch
+
+
+def stream_folder(walk: Iterator[list[Bundle]], emit: Callable[[list[Bundle]], bool]) -> None:
+    """Hand every batch of `walk` to `emit` until it returns False; then close the listing.
+
+    Runs in a worker thread; `emit` blocks while the uploader is busy (that is the back-pressure).
+    """
+    try:
+        for batch in walk:
+            if not emit(batch):
+                return
+    finally:
+        close = getattr(walk, "close", None)
+        if close is not None:
+            close()
 
 
 def check_sidecars(scan: FolderScan) -> None:
@@ -264,31 +280,37 @@ class FolderFeed:
         self._check_error: BaseException | None = None
         self._receive: MemoryObjectReceiveStream[list[Bundle]] | None = None
         self._task_group: TaskGroup | None = None
-        self._check_started = False
+        self._check_go = anyio.Event()
+        self._walk: Iterator[list[Bundle]] = walk_folder(scan)
+        self._send: MemoryObjectSendStream[list[Bundle]] | None = None
 
     async def __aenter__(self) -> FolderFeed:
         send, receive = anyio.create_memory_object_stream[list[Bundle]](max_buffer_size=self._buffered)
         self._receive = receive
         self._task_group = anyio.create_task_group()
         await self._task_group.__aenter__()
-        self._task_group.start_soon(self._run_stream, send)
+        self._send = send
+        self._task_group.start_soon(self._run_check)
         return self
 
     def _start_check(self) -> None:
-        # Started once the first batch is out: the check would otherwise compete with the first post
-        # for the interpreter lock.
-        if not self._check_started:
-            self._check_started = True
-            assert self._task_group is not None
-            self._task_group.start_soon(self._run_check)
+        # Let go once the first posts are queued: the check would otherwise compete with them for the
+        # interpreter lock.
+        self._check_go.set()
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> bool | None:
         self.scan.stop = True
+        self._check_go.set()  # a check not started yet ends at once
         assert self._receive is not None
         assert self._task_group is not None
         self._receive.close()  # a stream thread waiting to hand over a batch gives up
+        if self._send is not None:  # the stream thread never started: the listing is closed here
+            self._send.close()
+            close = getattr(self._walk, "close", None)
+            if close is not None:
+                close()
         # The threads end at their next entry. Their task group is left as if nothing was raised, so
         # an error of the upload leaves as itself, never wrapped in an ExceptionGroup.
         await self._task_group.__aexit__(None, None, None)
@@ -296,11 +318,20 @@ class FolderFeed:
 
     async def _run_check(self) -> None:
         try:
-            await anyio.to_thread.run_sync(check_sidecars, self.scan)
+            # Shielded: a cancelled upload still closes its sessions, and for that the check must finish.
+            with anyio.CancelScope(shield=True):
+                await self._check_go.wait()
+                await anyio.to_thread.run_sync(check_sidecars, self.scan)
         except Exception as exc:  # kept for the gate: an unchecked folder never has a session closed
             self._check_error = exc
         finally:
             self._checked.set()
+
+    def _start_stream(self) -> None:
+        if self._send is not None:
+            send, self._send = self._send, None
+            assert self._task_group is not None
+            self._task_group.start_soon(self._run_stream, send)
 
     async def _run_stream(self, send: MemoryObjectSendStream[list[Bundle]]) -> None:
         def emit(batch: list[Bundle]) -> bool:
@@ -311,7 +342,7 @@ class FolderFeed:
             return True
 
         try:
-            await anyio.to_thread.run_sync(stream_folder, self.scan, emit)
+            await anyio.to_thread.run_sync(stream_folder, self._walk, emit)
         except Exception as exc:  # raised to the uploader at the end of the stream, never swallowed
             self._stream_error = exc
         finally:
@@ -323,8 +354,15 @@ class FolderFeed:
         Returns:
             The bundles taken, and whether they are the whole folder.
         """
-        taken: list[Bundle] = []
-        objects = 0
+        try:  # the first batch is listed right here: the first post waits for no thread
+            taken = next(self._walk, [])
+        except Exception as exc:
+            self._stream_error = exc
+            self._start_check()
+            self._raise_stream_error()
+            raise
+        objects = sum(bundle.object_count for bundle in taken)
+        self._start_stream()
         assert self._receive is not None
         while objects <= max_objects:
             try:
@@ -342,6 +380,7 @@ class FolderFeed:
         """`head`, then every bundle still to come; at the end, raise if a sidecar is broken."""
         for bundle in head:
             yield bundle
+        self._start_check()  # the first posts are queued: the check no longer delays them
         assert self._receive is not None
         async for batch in self._receive:
             for bundle in batch:
