@@ -181,20 +181,28 @@ async def test_delete_guard_refuses_before_any_change(
     assert sorted(await workspace_files(client, deepset_workspace)) == ["f3.txt", "new.txt"]
 
 
-async def test_colliding_names_fail_before_any_request(
+async def test_colliding_names_fail_before_anything_is_sent(
     client: AsyncClient, deepset_emulator: ThreadedEmulator, deepset_workspace: str, tmp_path: Path
 ) -> None:
-    root = write_corpus(tmp_path / "corpus", {"x/same.txt": "1", "y/same.txt": "2"})
-    before = deepset_emulator.stats()["requests"].get("list_files", 0)
-    with pytest.raises(ConfigurationError, match=r"same\.txt"):
+    root = write_corpus(tmp_path / "corpus", {"x/same.txt": "1", "y/same.txt": "2", "z/other.txt": "3"})
+    before = upload_requests(deepset_emulator)
+    with pytest.raises(ConfigurationError, match=r"same\.txt") as caught:
         await client.sync([root], workspace_name=deepset_workspace, recursive=True, show_progress=False)
-    assert deepset_emulator.stats()["requests"].get("list_files", 0) == before
+    assert str(root / "x" / "same.txt") in str(caught.value)
+    assert str(root / "y" / "same.txt") in str(caught.value)
+    # Only the read-only listing may have run alongside the walk: no file was sent, nothing changed.
+    assert upload_requests(deepset_emulator) == before
+    assert await workspace_files(client, deepset_workspace) == {}
 
     report = await client.sync(
         [root], workspace_name=deepset_workspace, recursive=True, relative_names=True, show_progress=False
     )
-    assert report.uploaded == 2
-    assert sorted(await workspace_files(client, deepset_workspace)) == ["x/same.txt", "y/same.txt"]
+    assert report.uploaded == 3
+    assert sorted(await workspace_files(client, deepset_workspace)) == [
+        "x/same.txt",
+        "y/same.txt",
+        "z/other.txt",
+    ]
 
 
 async def test_hash_cache_avoids_rereading_unchanged_files(

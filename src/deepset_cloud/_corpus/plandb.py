@@ -81,23 +81,32 @@ class PlanRow(NamedTuple):
 
 
 class PlanDB:
-    """The scratch database of one sync run (use from one thread at a time)."""
+    """The scratch database of one sync run.
+
+    The local side (`add_local`, then everything else) and the remote listing (`add_remote`,
+    `finish_remote`) use separate connections and files, so the walk (in a worker thread) and the listing
+    (on the event loop) can run at the same time. Each side is used from one thread at a time.
+    """
 
     def __init__(self) -> None:
         self._folder = tempfile.mkdtemp(prefix="deepset-cloud-sync-")
-        self._db = sqlite3.connect(
-            os.path.join(self._folder, "plan.sqlite3"), isolation_level=None, check_same_thread=False
-        )
-        for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE", "cache_size=-8000"):
-            self._db.execute(f"PRAGMA {pragma}")
-        self._db.executescript(
+        self._remote_file = os.path.join(self._folder, "remote.sqlite3")
+        self._db = _connect(os.path.join(self._folder, "plan.sqlite3"))
+        self._remote: sqlite3.Connection | None = _connect(self._remote_file)
+        self._remote.executescript(
             """
-            CREATE TABLE local (path TEXT PRIMARY KEY, name TEXT NOT NULL, size INTEGER NOT NULL,
-                                mtime_ns INTEGER NOT NULL, kind INTEGER NOT NULL) WITHOUT ROWID;
             CREATE TABLE remote (file_id TEXT NOT NULL, name TEXT NOT NULL, size INTEGER NOT NULL,
                                  hash TEXT, meta TEXT NOT NULL);
             CREATE TABLE remote_name (name TEXT PRIMARY KEY, file_id TEXT, hash TEXT, meta TEXT,
                                       n INTEGER NOT NULL) WITHOUT ROWID;
+            """
+        )
+        self._remote_files = 0
+        self._listing_attached = False
+        self._db.executescript(
+            """
+            CREATE TABLE local (path TEXT PRIMARY KEY, name TEXT NOT NULL, size INTEGER NOT NULL,
+                                mtime_ns INTEGER NOT NULL, kind INTEGER NOT NULL) WITHOUT ROWID;
             CREATE TABLE plan (seq INTEGER PRIMARY KEY, action INTEGER NOT NULL, name TEXT NOT NULL,
                                path TEXT, size INTEGER NOT NULL, hash TEXT, meta TEXT, file_id TEXT,
                                remote_meta TEXT);
@@ -108,6 +117,9 @@ class PlanDB:
 
     def close(self) -> None:
         """Close and delete the database (idempotent)."""
+        if self._remote is not None:
+            self._remote.close()
+            self._remote = None
         self._db.close()
         shutil.rmtree(self._folder, ignore_errors=True)
 
@@ -161,19 +173,32 @@ class PlanDB:
 
     def add_remote(self, rows: Iterable[RemoteRow]) -> None:
         """Store one page (or more) of listed workspace files."""
-        with _transaction(self._db):
-            self._db.executemany("INSERT INTO remote VALUES (?, ?, ?, ?, ?)", rows)
+        assert self._remote is not None, "the listing is finished already"
+        with _transaction(self._remote):
+            self._remote.executemany("INSERT INTO remote VALUES (?, ?, ?, ?, ?)", rows)
 
     def finish_remote(self) -> int:
-        """Index the listing by name; return how many workspace files were listed."""
-        self._db.executescript(
-            """
-            CREATE INDEX remote_by_name ON remote (name);
-            INSERT INTO remote_name SELECT name, min(file_id), min(hash), min(meta), count(*)
-                FROM remote GROUP BY name;
-            """
-        )
-        return int(self._db.execute("SELECT count(*) FROM remote").fetchone()[0])
+        """Index the listing by name and join it to the local side; return how many files were listed."""
+        if self._remote is not None:
+            self._remote.executescript(
+                """
+                CREATE INDEX remote_by_name ON remote (name);
+                INSERT INTO remote_name SELECT name, min(file_id), min(hash), min(meta), count(*)
+                    FROM remote GROUP BY name;
+                """
+            )
+            self._remote_files = int(self._remote.execute("SELECT count(*) FROM remote").fetchone()[0])
+            self._remote.close()
+            self._remote = None
+        return self._remote_files
+
+    def _join_listing(self) -> None:
+        """Attach the finished listing to the local side (once the walk is done: the main connection)."""
+        self.finish_remote()
+        if not self._listing_attached:
+            # Unqualified `remote` and `remote_name` now resolve to the attached file.
+            self._db.execute("ATTACH DATABASE ? AS listing", (self._remote_file,))
+            self._listing_attached = True
 
     # -- matching and the plan --------------------------------------------------------------------------
 
@@ -181,6 +206,7 @@ class PlanDB:
         """Yield every local file to sync with its sidecar, its namesakes in the workspace and its hash
         from the `hash_cache` database (when given and its size and mtime match).
         """
+        self._join_listing()
         cached, join = "NULL", ""
         if hash_cache is not None and self._attach(hash_cache):
             cached = "h.sha256"
@@ -203,6 +229,7 @@ class PlanDB:
 
     def gone(self) -> Iterator[tuple[str, str]]:
         """Yield (file_id, name) of every workspace file whose name no local file has."""
+        self._join_listing()
         rows = self._db.execute(
             "SELECT r.file_id, r.name FROM remote r WHERE NOT EXISTS "
             "(SELECT 1 FROM local l WHERE l.name = r.name AND l.kind IN (0, 3)) ORDER BY r.name"
@@ -268,6 +295,13 @@ class PlanDB:
             "SELECT action FROM plan WHERE name = ? AND action IN (0, 1)", (name,)
         ).fetchone()
         return None if row is None else Action(row[0])
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE", "cache_size=-8000"):
+        db.execute(f"PRAGMA {pragma}")
+    return db
 
 
 @contextlib.contextmanager

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from functools import partial
 from itertools import islice
 from pathlib import Path
@@ -90,20 +91,30 @@ async def sync_corpus(
     """
     db = await anyio.to_thread.run_sync(PlanDB)
     cache = HashCache(options.cache_dir, options.storage_options)
+    started = time.perf_counter()
     try:
-        skipped: list[SkippedFile] = await anyio.to_thread.run_sync(
-            partial(
-                plan_local,
-                db,
-                paths,
-                recursive=options.recursive,
-                file_types=options.file_types,
-                relative_names=options.relative_names,
-                storage_options=options.storage_options,
-            )
+        # The walk (a worker thread) and the listing (the event loop) overlap; both only read. Problems
+        # with the local files are raised once both are done, before anything in the workspace changes.
+        walk = partial(
+            plan_local,
+            db,
+            paths,
+            recursive=options.recursive,
+            file_types=options.file_types,
+            relative_names=options.relative_names,
+            storage_options=options.storage_options,
         )
-        remote_files = await _list_into(db, api, workspace, show_progress=upload.show_progress)
+        skipped, remote_files = await _walk_and_list(
+            walk, db, api, workspace, show_progress=upload.show_progress
+        )
+        listed = time.perf_counter()
         counts = await _classify(db, cache, options, show_progress=upload.show_progress)
+        logger.debug(
+            "Sync planning took %.2f s: walk and listing %.2f s, comparison %.2f s",
+            time.perf_counter() - started,
+            listed - started,
+            time.perf_counter() - listed,
+        )
         logger.info(
             "Sync plan for %r: %d new, %d changed, %d metadata-only, %d unchanged, %d to delete",
             workspace,
@@ -122,6 +133,42 @@ async def sync_corpus(
     finally:
         cache.close()
         db.close()
+
+
+async def _walk_and_list(
+    walk: Callable[[], list[SkippedFile]],
+    db: PlanDB,
+    api: DeepsetCloudAPI,
+    workspace: str,
+    *,
+    show_progress: bool,
+) -> tuple[list[SkippedFile], int]:
+    """Run the walk and the listing at once; raise the walk's error first (it is the user's to fix)."""
+    walked: list[list[SkippedFile]] = []
+    listed: list[int] = []
+    errors: dict[str, Exception] = {}
+
+    async with anyio.create_task_group() as group:
+
+        async def walk_task() -> None:
+            try:
+                walked.append(await anyio.to_thread.run_sync(walk))
+            except Exception as exc:
+                errors["walk"] = exc
+                group.cancel_scope.cancel()  # no need to finish the listing
+
+        async def list_task() -> None:
+            try:
+                listed.append(await _list_into(db, api, workspace, show_progress=show_progress))
+            except Exception as exc:
+                errors["list"] = exc
+
+        group.start_soon(walk_task)
+        group.start_soon(list_task)
+    for side in ("walk", "list"):
+        if side in errors:
+            raise errors[side]
+    return walked[0], listed[0]
 
 
 async def _list_into(db: PlanDB, api: DeepsetCloudAPI, workspace: str, *, show_progress: bool) -> int:
