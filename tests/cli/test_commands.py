@@ -139,4 +139,11 @@ def test_files_that_fail_ingestion_exit_1(
     assert cli.main(["upload", str(corpus), "--write-mode", "FAIL", *options]) == 1
     out = capsys.readouterr().out
     assert "Ingested: 0 finished, 30 failed." in out
-    assert "30 file(s) failed ingestion" in out
+    failed_lines = sorted(line for line in out.splitlines() if line.startswith("  failed ingestion: "))
+    assert len(failed_lines) == 30
+    assert all(line.endswith(": FILE_ALREADY_EXISTS") for line in failed_lines), failed_lines[:3]
+
+    assert cli.main(["upload", str(corpus), "--write-mode", "FAIL", "--json", *options]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert len(report["failed_ingestion"]) == 30
+    assert {item["reason"] for item in report["failed_ingestion"]} == {"FILE_ALREADY_EXISTS"}

@@ -156,6 +156,10 @@ def upload_report_json(report: UploadReport) -> dict[str, Any]:
             "finished_files": ingestion.finished_files,
             "failed_files": ingestion.failed_files,
         },
+        "failed_ingestion": [
+            {"file_name": item.name, "reason": item.reason, "session_id": str(item.session_id)}
+            for item in report.failed_ingestion
+        ],
     }
 
 
@@ -173,9 +177,11 @@ def upload_report_lines(report: UploadReport) -> list[str]:
         )
     lines += [f"  failed: {result.file_name}: {result.exception}" for result in report.failed]
     lines += [f"  skipped: {item.path}: {item.reason}" for item in report.skipped]
-    if report.ingestion is not None and report.ingestion.failed_files:
+    lines += [f"  failed ingestion: {item.name}: {item.reason}" for item in report.failed_ingestion]
+    unnamed = 0 if report.ingestion is None else report.ingestion.failed_files - len(report.failed_ingestion)
+    if unnamed > 0:  # the server did not list them (its per-file status is not available)
         lines.append(
-            f"  {report.ingestion.failed_files} file(s) failed ingestion (e.g. write mode FAIL and the name exists); "
+            f"  {unnamed} more file(s) failed ingestion; "
             "`deepset-cloud get-upload-session SESSION_ID` shows each session's counts."
         )
     return lines
