@@ -253,6 +253,9 @@ class PresignedPost:
         self._bytes_timeout = timeouts.for_body(streamed=False)
         self._stream_timeout = timeouts.for_body(streamed=True)
         self._on_progress = on_progress
+        # Built once per session, not per post: a bytes body needs no Content-Length of ours (aiohttp
+        # sets it), and the storage URL's proxy choice does not change within a session.
+        self._bytes_request = request_args(url, {"Content-Type": self._template.content_type})
 
     async def upload(self, name: str, source: bytes | str | Path | ObjectReader) -> None:
         """Upload one object named `name` from bytes, text (UTF-8), a file on disk or an object reader.
@@ -339,14 +342,14 @@ class PresignedPost:
     async def _post(
         self, url: str, name: str, data: Any, length: int, client_timeout: aiohttp.ClientTimeout
     ) -> None:
-        headers = {"Content-Type": self._template.content_type, "Content-Length": str(length)}
+        if isinstance(data, bytes) and url is self._url:
+            request = self._bytes_request
+        else:  # a streamed body (S3 takes no chunked upload) or a redirect's URL
+            headers = {"Content-Type": self._template.content_type, "Content-Length": str(length)}
+            request = request_args(url, headers)  # the storage host's own proxy choice
         try:
             async with self._session.post(
-                url,
-                data=data,
-                allow_redirects=False,
-                timeout=client_timeout,
-                **request_args(url, headers),  # the storage host's own proxy choice
+                url, data=data, allow_redirects=False, timeout=client_timeout, **request
             ) as response:
                 status = response.status
                 if 200 <= status < 300:
