@@ -57,7 +57,9 @@ def part_headers(block: bytes) -> tuple[str, str | None, str | None]:
     if cached is not None:
         return cached
     start = block.find(_FILENAME_PARAM) + len(_FILENAME_PARAM)
-    if start >= len(_FILENAME_PARAM):
+    # With an RFC 5987 `filename*` (which wins), the sentinel check below could be fooled by a `filename*`
+    # that decodes to the sentinel itself: such blocks are parsed in full.
+    if start >= len(_FILENAME_PARAM) and b"filename*" not in block.lower():
         end = block.find(b'"', start)
         line_end = block.find(b"\r\n", start)
         if end > 0 and (line_end < 0 or line_end > end) and block.find(b"\\", start, end) < 0:
