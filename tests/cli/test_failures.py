@@ -161,7 +161,10 @@ def test_ctrl_c_during_an_upload_exits_130_with_a_summary(
     assert "upload interrupted" in line
     partial = json.loads(stdout)  # what was uploaded before Ctrl-C
     assert partial["interrupted"] is True
-    assert 5 <= partial["successful_upload_count"] < 300
+    # The emulator may hold posts whose answers (delayed 0.2 s) had not arrived at Ctrl-C: the report counts
+    # only answered ones, so it may be lower than what was received, never higher.
+    received = deepset_emulator.stats()["s3_objects_received"] - before
+    assert 0 <= partial["successful_upload_count"] <= min(received, 299)
     assert len(partial["session_ids"]) == 1
     assert f"Uploaded {partial['successful_upload_count']} of " in line
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import sys
 from pathlib import Path
 
 from deepset_cloud.cli import _output
@@ -226,7 +224,6 @@ def _download(args: argparse.Namespace) -> int:
 def _list_files(args: argparse.Namespace) -> int:
     from deepset_cloud.sync_client import files
 
-    listed = 0
     rows = _output.Table(("FILE_ID", "CREATED_AT", "SIZE", "NAME", "META"), right=("SIZE",))
     pages = files.list_files(
         api_key=args.api_key,
@@ -237,19 +234,9 @@ def _list_files(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         timeout_s=args.timeout_s,
     )
-    try:
-        with contextlib.closing(pages):
-            for page in pages:
-                if args.json:
-                    for file in page:
-                        _output.print_json_line(_output.file_json(file))
-                elif page:
-                    print("\n".join(rows.lines(_file_row(file) for file in page)), flush=True)
-                listed += len(page)
-    except KeyboardInterrupt:
-        raise Interrupted(f"listing interrupted after {listed} file(s)") from None
-    if not args.json and _output.stdout_is_terminal():
-        print(f"{listed} file(s).", file=sys.stderr)
+    _output.print_pages(
+        pages, as_json=args.json, table=rows, row=_file_row, record=_output.file_json, noun="file(s)"
+    )
     return EXIT_OK
 
 

@@ -6,14 +6,16 @@ rename or remove one.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 import shutil
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from deepset_cloud.cli._options import Interrupted
 from deepset_cloud.models import (
     DownloadReport,
     File,
@@ -90,6 +92,42 @@ class Table:
             for index, (cell, width) in enumerate(zip(row, self._widths, strict=True))
         ]
         return "  ".join(cells).rstrip()
+
+
+T = TypeVar("T")
+
+
+def print_pages(
+    pages: Generator[list[T], None, None],
+    *,
+    as_json: bool,
+    table: Table,
+    row: Callable[[T], tuple[str, ...]],
+    record: Callable[[T], dict[str, Any]],
+    noun: str,
+) -> int:
+    """Print a listing page by page (a table, or JSON lines) as it arrives; return how many items it had.
+
+    The generator is closed however printing ends (Ctrl-C, a closed pipe), so its requests stop too.
+
+    Raises:
+        Interrupted: Ctrl-C; the message says how many `noun` were listed before it.
+    """
+    listed = 0
+    try:
+        with contextlib.closing(pages):
+            for page in pages:
+                if as_json:
+                    for item in page:
+                        print_json_line(record(item))
+                elif page:
+                    print("\n".join(table.lines(row(item) for item in page)), flush=True)
+                listed += len(page)
+    except KeyboardInterrupt:
+        raise Interrupted(f"listing interrupted after {listed} {noun}") from None
+    if not as_json and stdout_is_terminal():
+        print(f"{listed} {noun}.", file=sys.stderr)
+    return listed
 
 
 def file_json(file: File) -> dict[str, Any]:

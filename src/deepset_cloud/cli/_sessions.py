@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import sys
 
 from deepset_cloud.cli import _output
 from deepset_cloud.cli._options import (
     EXIT_OK,
-    Interrupted,
     Subparsers,
     add_command,
     add_credentials,
@@ -63,7 +60,6 @@ def register(commands: Subparsers) -> None:
 def _list_upload_sessions(args: argparse.Namespace) -> int:
     from deepset_cloud.sync_client import files
 
-    listed = 0
     rows = _output.Table(("SESSION_ID", "STATUS", "WRITE_MODE", "CREATED_AT", "EXPIRES_AT", "CREATED_BY"))
     pages = files.list_upload_sessions(
         api_key=args.api_key,
@@ -73,19 +69,14 @@ def _list_upload_sessions(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         timeout_s=args.timeout_s,
     )
-    try:
-        with contextlib.closing(pages):
-            for page in pages:
-                if args.json:
-                    for session in page:
-                        _output.print_json_line(_output.session_detail_json(session))
-                elif page:
-                    print("\n".join(rows.lines(_session_row(session) for session in page)), flush=True)
-                listed += len(page)
-    except KeyboardInterrupt:
-        raise Interrupted(f"listing interrupted after {listed} upload session(s)") from None
-    if not args.json and _output.stdout_is_terminal():
-        print(f"{listed} upload session(s).", file=sys.stderr)
+    _output.print_pages(
+        pages,
+        as_json=args.json,
+        table=rows,
+        row=_session_row,
+        record=_output.session_detail_json,
+        noun="upload session(s)",
+    )
     return EXIT_OK
 
 
