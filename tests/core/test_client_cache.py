@@ -15,8 +15,7 @@ from deepset_cloud._http import loop_cleanup as _loop_cleanup
 from deepset_cloud.async_client import client_cache as _client_cache, files
 from deepset_cloud.async_client.client_cache import aclose_cached_clients, cached_client
 from deepset_cloud.emulator import ThreadedEmulator
-
-from .fake_server import FILES_PAGE_EMPTY, FakeServer, json_response
+from tests.fake_server import FILES_PAGE_EMPTY, FakeServer, json_response
 
 pytestmark = pytest.mark.anyio
 

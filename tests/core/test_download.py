@@ -15,9 +15,8 @@ from deepset_cloud import AsyncClient, DownloadReport
 from deepset_cloud._download.files import LocalNames, safe_file_name
 from deepset_cloud.errors import AuthenticationError, ConfigurationError, OperationTimeoutError
 from deepset_cloud.models import WriteMode
+from tests.fake_server import FakeServer, json_response
 from tests.support import fast_retry
-
-from .fake_server import FakeServer, json_response
 
 FILE_ID = UUID("cd16435f-f6eb-423f-bf6f-994dc8a36a10")
 FAST = fast_retry(max_tries=2)

@@ -10,8 +10,7 @@ from deepset_cloud import AsyncClient, RetryPolicy
 from deepset_cloud.emulator import ManualClock, ThreadedEmulator
 from deepset_cloud.errors import ConfigurationError, OperationTimeoutError, ResponseValidationError
 from deepset_cloud.models import File, UploadSessionDetail, UploadSessionStatusEnum, WriteMode
-
-from .fake_server import FakeServer, json_response
+from tests.fake_server import FakeServer, json_response
 
 pytestmark = pytest.mark.anyio
 

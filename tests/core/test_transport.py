@@ -27,9 +27,8 @@ from deepset_cloud.errors import (
     TransportError,
 )
 from deepset_cloud.models import WriteMode
+from tests.fake_server import FILES_PAGE_EMPTY, FakeServer, drop_connection, json_response
 from tests.support import fast_retry
-
-from .fake_server import FILES_PAGE_EMPTY, FakeServer, drop_connection, json_response
 
 pytestmark = pytest.mark.anyio
 

@@ -16,8 +16,9 @@ from aiohttp import web
 from deepset_cloud import AsyncClient, RetryPolicy
 from deepset_cloud._http import bodies
 from deepset_cloud.errors import NotFoundError, ResponseValidationError
+from tests.fake_server import FILES_PAGE_EMPTY as EMPTY_PAGE, FakeServer
 
-from .scripted_server import EMPTY_PAGE, ScriptedServer, gzip_bomb, gzipped
+from .scripted_server import gzip_bomb, gzipped
 
 pytestmark = pytest.mark.anyio
 MIB = 1024 * 1024
@@ -54,7 +55,7 @@ async def test_a_huge_json_page_is_refused_without_reading_it_all() -> None:
     # 256 MiB of JSON-looking bytes; the client must give up after its cap (32 MiB by default).
     streamer = Streamer(200, b"[" + b" " * (MIB - 1), 256)
     async with (
-        ScriptedServer(streamer) as server,
+        FakeServer(streamer) as server,
         AsyncClient("key", server.api_url, "ws", retry=FAST) as client,
     ):
         with pytest.raises(ResponseValidationError, match="larger than") as caught:
@@ -73,7 +74,7 @@ async def test_a_gzip_bomb_listing_page_is_refused_by_its_decompressed_size() ->
         )
 
     async with (
-        ScriptedServer(listing) as server,
+        FakeServer(listing) as server,
         AsyncClient("key", server.api_url, "ws", retry=FAST) as client,
     ):
         with pytest.raises(ResponseValidationError, match="larger than"):
@@ -91,7 +92,7 @@ async def test_a_gzip_compressed_page_within_the_cap_is_read() -> None:
         )
 
     async with (
-        ScriptedServer(listing) as server,
+        FakeServer(listing) as server,
         AsyncClient("key", server.api_url, "ws", retry=FAST) as client,
     ):
         assert [page async for page in client.list_files()] == []
@@ -100,7 +101,7 @@ async def test_a_gzip_compressed_page_within_the_cap_is_read() -> None:
 async def test_a_huge_error_body_is_cut_to_a_prefix() -> None:
     streamer = Streamer(404, b'{"detail": "' + b"x" * (MIB - 12), 256)
     async with (
-        ScriptedServer(streamer) as server,
+        FakeServer(streamer) as server,
         AsyncClient("key", server.api_url, "ws", retry=FAST) as client,
     ):
         with pytest.raises(NotFoundError) as caught:
@@ -109,7 +110,7 @@ async def test_a_huge_error_body_is_cut_to_a_prefix() -> None:
     assert streamer.sent < 128
 
 
-def listing_handler(listed_size: int, body: bytes, *, gzip_body: bool) -> ScriptedServer:
+def listing_handler(listed_size: int, body: bytes, *, gzip_body: bool) -> FakeServer:
     file_id = uuid.uuid4()
     record = {
         "file_id": str(file_id),
@@ -131,7 +132,7 @@ def listing_handler(listed_size: int, body: bytes, *, gzip_body: bool) -> Script
             headers["Content-Encoding"] = "gzip"
         return web.Response(body=body, headers=headers)
 
-    return ScriptedServer(handle)
+    return FakeServer(handle)
 
 
 @pytest.mark.parametrize("gzip_body", [True, False])

@@ -26,9 +26,9 @@ from deepset_cloud.errors import (
     ServerError,
 )
 from deepset_cloud.sync_client import files as sync_files
+from tests.fake_server import FakeServer
 
 from .leaks import places_showing
-from .scripted_server import ScriptedServer
 
 if TYPE_CHECKING:
     from deepset_cloud.emulator import ThreadedEmulator
@@ -80,7 +80,7 @@ async def test_timeout() -> None:
 
     key = new_key()
     async with (
-        ScriptedServer(stall) as server,
+        FakeServer(stall) as server,
         AsyncClient(key, server.api_url, "ws", retry=FAST, timeout_s=0.2) as client,
     ):
         with pytest.raises(RequestTimeout) as caught:
@@ -97,7 +97,7 @@ async def test_operation_timeout_of_a_listing_cut_mid_request() -> None:
 
     key = new_key()
     async with (
-        ScriptedServer(stall) as server,
+        FakeServer(stall) as server,
         AsyncClient(key, server.api_url, "ws", retry=FAST, timeout_s=30) as client,
     ):
         with pytest.raises(OperationTimeoutError) as caught:

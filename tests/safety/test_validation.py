@@ -11,9 +11,9 @@ from deepset_cloud import AsyncClient, Client
 from deepset_cloud.async_client import files as async_files
 from deepset_cloud.errors import ConfigurationError
 from deepset_cloud.sync_client import files as sync_files
+from tests.fake_server import FILES_PAGE_EMPTY as EMPTY_PAGE, FakeServer
 
 from .leaks import places_showing
-from .scripted_server import EMPTY_PAGE, ScriptedServer
 
 BAD_WORKSPACES = ["", "  ", ".", "..", "a/b", "../other", "a\\b", "tab\there", "new\nline"]
 
@@ -25,7 +25,7 @@ async def empty_page(request: web.Request) -> web.StreamResponse:
 @pytest.mark.anyio
 @pytest.mark.parametrize("name", BAD_WORKSPACES)
 async def test_a_bad_workspace_name_is_refused_before_any_request(name: str) -> None:
-    async with ScriptedServer(empty_page) as server:
+    async with FakeServer(empty_page) as server:
         async with AsyncClient("key", server.api_url, "fine") as client:
             with pytest.raises(ConfigurationError, match="workspace_name"):
                 await client.get_upload_session(uuid.uuid4(), workspace_name=name)
@@ -43,7 +43,7 @@ async def test_a_bad_workspace_name_is_refused_before_any_request(name: str) -> 
 
 @pytest.mark.anyio
 async def test_good_workspace_names_still_work() -> None:
-    async with ScriptedServer(empty_page) as server, AsyncClient("key", server.api_url) as client:
+    async with FakeServer(empty_page) as server, AsyncClient("key", server.api_url) as client:
         for name in ["ws", "my-workspace_2", "with.dot", "..dots-inside.."]:
             assert [page async for page in client.list_files(workspace_name=name)] == []
     assert len(server.requests) == 4
