@@ -186,3 +186,25 @@ def test_an_unusable_cache_folder_only_disables_the_cache(tmp_path: Path) -> Non
     status = path.stat()
     assert cache.hash_of(str(path), status.st_size, status.st_mtime_ns) == sha256_of(str(path))
     cache.close()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="stale scratch folders are only swept on POSIX")
+def test_scratch_folders_of_dead_processes_are_swept(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from deepset_cloud._corpus.plandb import SCRATCH_PREFIX, remove_stale_scratch
+
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
+    dead = tmp_path / f"{SCRATCH_PREFIX}{int(finished.stdout)}-abc"
+    alive = tmp_path / f"{SCRATCH_PREFIX}{os.getpid()}-def"
+    unrelated = tmp_path / f"{SCRATCH_PREFIX}notapid"
+    for folder in (dead, alive, unrelated):
+        folder.mkdir()
+        (folder / "plan.sqlite3").write_bytes(b"x")
+    assert remove_stale_scratch(str(tmp_path)) == [str(dead)]
+    assert not dead.exists()
+    assert alive.exists()
+    assert unrelated.exists()

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from deepset_cloud._corpus.meta import CONTENT_HASH_KEY
+from deepset_cloud._corpus.plandb import SCRATCH_PREFIX
 from deepset_cloud._http.pagination import iterate_file_pages
 from deepset_cloud.async_client.client import AsyncClient
 from deepset_cloud.emulator import ThreadedEmulator
@@ -90,12 +92,16 @@ async def test_killed_while_posting_then_resumed(
     _kill_when(child, lambda: emulator.stats()["s3_objects_received"] >= 12)
     emulator.clear_faults()
     posted_before = emulator.stats()["s3_objects_received"]
+    killed_scratch = f"{SCRATCH_PREFIX}{child.pid}-"
+    assert any(name.startswith(killed_scratch) for name in os.listdir(tempfile.gettempdir()))
 
     async with AsyncClient(api_key=TEST_API_KEY, api_url=emulator.api_url) as client:
         report = await client.sync([root], workspace_name=deepset_workspace, show_progress=False)
         assert report.failed == ()
         assert report.uploaded + report.unchanged == FILES
         assert await _stored(client, deepset_workspace) == _expected(root)
+    # The rerun swept the killed run's scratch folder.
+    assert not any(name.startswith(killed_scratch) for name in os.listdir(tempfile.gettempdir()))
     # The killed run's session was never closed, so nothing of it was ingested: everything is posted again.
     assert emulator.stats()["s3_objects_received"] - posted_before == 2 * report.uploaded
 

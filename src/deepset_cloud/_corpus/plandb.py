@@ -22,6 +22,8 @@ from deepset_cloud._corpus.walk import META_SUFFIX, EntryKind, LocalEntry
 __all__ = ["Action", "Candidate", "PlanDB", "PlanRow", "RemoteRow"]
 
 _BATCH = 5_000
+SCRATCH_PREFIX = "deepset-cloud-sync-"
+"""Scratch folders are `<tmp>/deepset-cloud-sync-<pid>-<random>`."""
 T = TypeVar("T")
 
 
@@ -89,7 +91,8 @@ class PlanDB:
     """
 
     def __init__(self) -> None:
-        self._folder = tempfile.mkdtemp(prefix="deepset-cloud-sync-")
+        remove_stale_scratch()
+        self._folder = tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-")
         self._remote_file = os.path.join(self._folder, "remote.sqlite3")
         self._db = _connect(os.path.join(self._folder, "plan.sqlite3"))
         self._remote: sqlite3.Connection | None = _connect(self._remote_file)
@@ -295,6 +298,44 @@ class PlanDB:
             "SELECT action FROM plan WHERE name = ? AND action IN (0, 1)", (name,)
         ).fetchone()
         return None if row is None else Action(row[0])
+
+
+def remove_stale_scratch(folder: str | None = None) -> list[str]:
+    """Delete the scratch folders of syncs whose process is gone (killed: no `close` ran); return them.
+
+    A folder is named after its process id; only this user's folders are touched, and only on POSIX
+    (where `os.kill(pid, 0)` only asks whether the process exists). A reused pid merely keeps a stale
+    folder until that process ends too.
+    """
+    if os.name != "posix":
+        return []
+    removed = []
+    base = folder or tempfile.gettempdir()
+    with contextlib.suppress(OSError), os.scandir(base) as entries:
+        for entry in entries:
+            pid_text = entry.name[len(SCRATCH_PREFIX) :].split("-", 1)[0]
+            if not entry.name.startswith(SCRATCH_PREFIX) or not pid_text.isdigit():
+                continue
+            with contextlib.suppress(OSError):
+                if entry.stat(follow_symlinks=False).st_uid != os.getuid() or not entry.is_dir(
+                    follow_symlinks=False
+                ):
+                    continue
+                if _process_exists(int(pid_text)):
+                    continue
+                shutil.rmtree(entry.path, ignore_errors=True)
+                removed.append(entry.path)
+    return removed
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it exists
+        return True
+    return True
 
 
 def _connect(path: str) -> sqlite3.Connection:
