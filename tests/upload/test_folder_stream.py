@@ -134,3 +134,44 @@ async def test_a_small_folder_with_a_broken_sidecar_fails_before_any_request(
         await harness.upload_paths([tmp_path])
 
     assert harness.emulator.stats()["requests"] == before
+
+
+@pytest.mark.parametrize("sidecars_first", [False, True], ids=["files-first", "sidecars-first"])
+def test_pairs_go_out_once_whichever_entry_is_listed_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sidecars_first: bool
+) -> None:
+    names = [f"doc{index:03d}.txt" for index in range(60)]
+    with_meta = set(names[::3])
+    for name in names:
+        (tmp_path / name).write_text(name)
+        if name in with_meta:
+            (tmp_path / f"{name}.meta.json").write_text("{}")
+    entries = sorted(
+        os.scandir(tmp_path), key=lambda entry: entry.name.endswith(".meta.json") != sidecars_first
+    )
+
+    class Listing:
+        def __init__(self, folder: Path) -> None:
+            assert folder == tmp_path
+
+        def __enter__(self) -> Iterator[os.DirEntry[str]]:
+            return iter(entries)
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+    monkeypatch.setattr(folder_stream, "_scandir", Listing)
+    scan = folder_stream.FolderScan(tmp_path, normalize_file_types(None))
+
+    sent = [bundle for batch in folder_stream.walk_folder(scan) for bundle in batch]
+
+    assert sorted(bundle.file.name for bundle in sent) == names  # every file exactly once
+    assert {bundle.file.name for bundle in sent if bundle.sidecar is not None} == with_meta
+    assert all(
+        bundle.sidecar.name == bundle.file.name + ".meta.json"
+        for bundle in sent
+        if bundle.sidecar is not None
+    )
+    assert scan.skipped == []
+    if sidecars_first:  # the first batch needs no file entry: the sidecars bring their files along
+        assert {bundle.file.name for bundle in sent[:20]} <= with_meta

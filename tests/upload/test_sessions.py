@@ -32,8 +32,12 @@ async def test_rollover_at_the_per_session_limit_keeps_pairs_together(
     harness: Harness, tmp_path: Path
 ) -> None:
     expected = write_tree(tmp_path, 30, meta_every=3)
-    # One folder is uploaded while it is listed: in directory order.
-    in_order = [entry.name for entry in os.scandir(tmp_path) if not entry.name.endswith(".meta.json")]
+    # One folder is uploaded while it is listed, in directory order: a pair at its first entry.
+    in_order: list[str] = []
+    for entry in os.scandir(tmp_path):
+        name = entry.name.removesuffix(".meta.json")
+        if name not in in_order:
+            in_order.append(name)
     bundle_sizes = [2 if expected[name] else 1 for name in in_order]
     sizes = expected_session_sizes(bundle_sizes, 5)
 

@@ -150,6 +150,10 @@ def walk_folder(scan: FolderScan) -> Iterator[list[Bundle]]:
     base = os.path.join(folder, "")
     batch: list[Bundle] = []
     limit = _FIRST_BATCH
+    # A pair goes out with whichever of its two entries is listed first, the other entry is skipped: a
+    # folder listed newest first whose sidecars were written after their files starts with sidecars.
+    # Only pairs seen from one side are remembered (~100 bytes each).
+    half_seen: set[str] = set()
     try:
         listing = _scandir(folder)
     except OSError as exc:
@@ -171,17 +175,33 @@ def walk_folder(scan: FolderScan) -> Iterator[list[Bundle]]:
                     continue
             if name.endswith(META_SUFFIX):
                 target = name[: -len(META_SUFFIX)]
-                if (
-                    not target.endswith(META_SUFFIX)
-                    and _is_regular(base + target)
-                    and not _kept(target, base + target, file_types)
-                ):
-                    scan.skipped.append(
-                        SkippedFile(path=folder / name, reason=f"its file {target!r} is skipped")
+                if target in half_seen:
+                    half_seen.discard(target)  # its file was listed first and took it along
+                    continue
+                target_path = base + target
+                if not target.endswith(META_SUFFIX) and _is_regular(target_path):
+                    if not _kept(target, target_path, file_types):
+                        scan.skipped.append(
+                            SkippedFile(path=folder / name, reason=f"its file {target!r} is skipped")
+                        )
+                        continue
+                    half_seen.add(target)  # listed before its file: the pair goes out now
+                    batch.append(
+                        Bundle(
+                            file=UploadObject(target, folder / target),
+                            sidecar=UploadObject(name, folder / name),
+                        )
                     )
-                continue  # paired by its file, or named by the check
+                    if len(batch) >= limit:
+                        yield batch
+                        batch = []
+                        limit = min(limit * 2, _MAX_BATCH)
+                continue  # (no file to pair with: the check names it)
             if not _uploadable(name, file_types):
                 scan.skipped.append(SkippedFile(path=folder / name, reason=_skip_reason(name, file_types)))
+                continue
+            if name in half_seen:
+                half_seen.discard(name)  # went out with its sidecar, which was listed first
                 continue
             try:
                 size = entry.stat().st_size
@@ -196,7 +216,10 @@ def walk_folder(scan: FolderScan) -> Iterator[list[Bundle]]:
                 continue
             sidecar_name = name + META_SUFFIX
             sidecar_path = base + sidecar_name
-            sidecar = UploadObject(sidecar_name, Path(sidecar_path)) if _is_regular(sidecar_path) else None
+            sidecar = None
+            if _is_regular(sidecar_path):
+                half_seen.add(name)  # its sidecar's entry is still to come
+                sidecar = UploadObject(sidecar_name, Path(sidecar_path))
             batch.append(Bundle(file=UploadObject(name, folder / name), sidecar=sidecar))
             if len(batch) >= limit:
                 yield batch
