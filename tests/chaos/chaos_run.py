@@ -208,10 +208,21 @@ async def _stats(url: str) -> dict[str, Any]:
 async def _kill_loop(
     emulator: _Emulator, every_s: float, rng: random.Random, done: anyio.Event, figures: ChaosFigures
 ) -> None:
-    """SIGKILL the emulator at random moments and restart it on the same port and data folder."""
+    """SIGKILL the emulator at random moments and restart it on the same port and data folder.
+
+    The first kill comes as soon as storage posts arrive, so that every run has one mid-upload however fast
+    the machine uploads; the later ones at random intervals.
+    """
+    first = True
     while not done.is_set():
-        with anyio.move_on_after(rng.uniform(every_s / 2, every_s * 1.5)):
-            await done.wait()
+        if first:
+            first = False
+            while not done.is_set() and not (await _stats(emulator.url)).get("s3_objects_received", 0):
+                with anyio.move_on_after(0.01):
+                    await done.wait()
+        else:
+            with anyio.move_on_after(rng.uniform(every_s / 2, every_s * 1.5)):
+                await done.wait()
         if done.is_set():
             return
         figures.faults_injected += int((await _stats(emulator.url)).get("faults_injected", 0))
