@@ -8,6 +8,7 @@ space when the client did not percent-encode it), so parsing is deliberately len
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Literal
@@ -27,8 +28,14 @@ _ISO_RE = re.compile(
 
 def format_us(us: int, style: TimestampStyle = "Z") -> str:
     """Format microseconds as ISO 8601 UTC with exactly 6 fractional digits and the given suffix."""
-    moment = _EPOCH + timedelta(microseconds=us)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + ("Z" if style == "Z" else "+00:00")
+    seconds, fraction = divmod(us, 1_000_000)
+    return f"{_second(seconds)}.{fraction:06d}{'Z' if style == 'Z' else '+00:00'}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _second(seconds: int) -> str:
+    # A listing page formats many times within the same second; strftime is most of the cost.
+    return (_EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def parse_to_us(text: str) -> int:

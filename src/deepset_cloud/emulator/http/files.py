@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
+from json.encoder import encode_basestring_ascii as quote_json
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -16,9 +17,9 @@ from deepset_cloud.emulator.odata.parse import ODataFilterError
 from deepset_cloud.emulator.s3.multipart import MultipartError, PartTooLarge, parse_multipart
 from deepset_cloud.emulator.state import STATE, EmulatorState
 from deepset_cloud.emulator.storage.blobs import INLINE_MAX_BYTES
+from deepset_cloud.emulator.storage.listing import FileQuery, ListedFile
 from deepset_cloud.emulator.storage.records import FileRow
-from deepset_cloud.emulator.storage.store import FileQuery
-from deepset_cloud.emulator.timestamps import format_us, parse_to_us
+from deepset_cloud.emulator.timestamps import TimestampStyle, format_us, parse_to_us
 
 __all__ = [
     "create_workspace",
@@ -61,22 +62,29 @@ async def list_files(request: web.Request) -> web.Response:
         total, page, has_more = state.store.list_files(file_query)
     except ODataFilterError as exc:
         raise_api_error(400, str(exc))  # says what is wrong and where
-    style = state.config.timestamp_style
-    ws_path = f"/api/v1/workspaces/{workspace}/files/"
-    data = [
-        {
-            "file_id": item.file_id,
-            "url": ws_path + item.file_id,
-            "name": item.name,
-            "size": item.size,
-            "created_at": format_us(item.created_us, style),
-            "meta": json.loads(item.meta_json),
-            "characters": 0,
-            "languages": None,
-        }
-        for item in page
-    ]
-    return web.json_response({"total": total, "has_more": has_more, "data": data})
+    return web.Response(
+        text=_page_json(workspace, total, page, has_more, state.config.timestamp_style),
+        content_type="application/json",
+    )
+
+
+def _page_json(
+    workspace: str, total: int, page: list[ListedFile], has_more: bool, style: TimestampStyle
+) -> str:
+    """The E1 response text, written directly: a page of 1,000 files is a hot path of the benchmarks.
+
+    Each file's meta is stored as the JSON text of an object (`json.dumps`), so it is spliced in as is;
+    strings are escaped like `json.dumps` does.
+    """
+    url = quote_json(f"/api/v1/workspaces/{workspace}/files/")[:-1]  # without its closing quote
+    items = ",".join(
+        [
+            f'{{"file_id":"{file_id}","url":{url}{file_id}","name":{quote_json(name)},"size":{size},'
+            f'"created_at":"{format_us(created_us, style)}","meta":{meta},"characters":0,"languages":null}}'
+            for file_id, name, size, created_us, meta in page
+        ]
+    )
+    return f'{{"total":{total},"has_more":{"true" if has_more else "false"},"data":[{items}]}}'
 
 
 async def direct_upload(request: web.Request) -> web.Response:

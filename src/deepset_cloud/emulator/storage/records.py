@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-__all__ = ["META_SUFFIX", "FileListing", "FileRow", "ObjectStatus", "SessionFullError", "SessionRecord"]
+__all__ = ["META_SUFFIX", "FileRow", "ObjectStatus", "SessionFullError", "SessionRecord"]
 
 META_SUFFIX = ".meta.json"
 """An object named `X.meta.json` is the metadata sidecar of the object named `X`."""
@@ -50,17 +50,6 @@ class FileRow:
     meta_json: str
     blob: str | None
     data: bytes | None
-
-
-@attrs.frozen
-class FileListing:
-    """One file of a listing page."""
-
-    file_id: str
-    name: str
-    size: int
-    created_us: int
-    meta_json: str
 
 
 @attrs.frozen

@@ -1,6 +1,6 @@
 """Persistent state of the emulator: one SQLite database (WAL) plus a folder of blobs.
 
-The only place that runs SQL (with `database` and `session_tables`): handlers and the ingestor call
+The only place that runs SQL (with `database`, `session_tables` and `listing`): handlers and the ingestor call
 methods. A file's `created_at` is allocated and inserted in one step on the loop thread, so listing order
 is insertion order. A content (of a file or an S3 object) is either inline (`data`, small) or a blob
 file (`blob`, a path relative to the data dir); exactly one of the two is set.
@@ -11,36 +11,16 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
-from typing import Any
-
-import attrs
 
 from deepset_cloud.emulator.clock import Clock, SystemClock
-from deepset_cloud.emulator.odata.compile import compile_filter
 from deepset_cloud.emulator.storage.blobs import BlobFolder
-from deepset_cloud.emulator.storage.records import FileListing, FileRow
+from deepset_cloud.emulator.storage.listing import FileListings, FileQuery, ListedFile
+from deepset_cloud.emulator.storage.records import FileRow
 from deepset_cloud.emulator.storage.session_tables import SessionTables
 
 __all__ = ["FileQuery", "Store"]
 
 _CONTENT_SEARCH_LIMIT = 64 * 2**20
-
-
-@attrs.frozen(kw_only=True)
-class FileQuery:
-    """What `GET files` asks for; empty strings mean "no condition".
-
-    `indexed_before_us` hides newer files from `content`/`odata` searches (the search index lag);
-    `after` is the listing cursor `(created_us, file_id or "")`.
-    """
-
-    workspace: str
-    limit: int
-    name: str = ""
-    content: str = ""
-    odata: str = ""
-    indexed_before_us: int | None = None
-    after: tuple[int, str] | None = None
 
 
 class Store(SessionTables):
@@ -52,6 +32,7 @@ class Store(SessionTables):
         try:
             self.blobs = BlobFolder(data_dir)
             self.db.create_function("content_contains", 3, self._content_contains)
+            self.listings = FileListings(self.db)
             self.workspaces: set[str] = {r[0] for r in self.db.execute("SELECT name FROM workspaces")}
             self._load_sessions()
             (last,) = self.db.execute("SELECT MAX(created_us) FROM files").fetchone()
@@ -116,45 +97,13 @@ class Store(SessionTables):
         self._last_us = max(self.clock.now_us(), self._last_us + 1)
         return self._last_us
 
-    def list_files(self, query: FileQuery) -> tuple[int, list[FileListing], bool]:
+    def list_files(self, query: FileQuery) -> tuple[int, list[ListedFile], bool]:
         """(total matching, one page in (created_at, file_id) order, has_more).
 
         Raises:
             ODataFilterError: `query.odata` is not a valid filter (the message says where).
         """
-        where = ["workspace = ?"]
-        params: list[Any] = [query.workspace]
-        if query.name:
-            where.append("instr(name, ?) > 0")
-            params.append(query.name)
-        if query.content:
-            where.append("content_contains(blob, data, ?)")
-            params.append(query.content)
-        if query.odata.strip():
-            fragment, odata_params = compile_filter(query.odata)
-            where.append(f"({fragment})")
-            params.extend(odata_params)
-        if query.indexed_before_us is not None and (query.content or query.odata.strip()):
-            where.append("created_us <= ?")
-            params.append(query.indexed_before_us)
-        clause = " AND ".join(where)
-        # The WHERE clause is built from constant fragments; every value travels as a parameter.
-        (total,) = self.db.execute(f"SELECT COUNT(*) FROM files WHERE {clause}", params).fetchone()  # noqa: S608
-        if query.after is not None:
-            after_us, after_file_id = query.after
-            if after_file_id:  # strictly after (created_at, file_id) in listing order
-                clause += " AND (created_us > ? OR (created_us = ? AND file_id > ?))"
-                params += [after_us, after_us, after_file_id]
-            else:  # a bare time cursor: strictly later files
-                clause += " AND created_us > ?"
-                params.append(after_us)
-        rows = self.db.execute(
-            f"SELECT file_id, name, size, created_us, meta FROM files WHERE {clause} "  # noqa: S608
-            "ORDER BY created_us, file_id LIMIT ?",
-            [*params, query.limit + 1],
-        ).fetchall()
-        page = [FileListing(*row) for row in rows[: query.limit]]
-        return int(total), page, len(rows) > query.limit
+        return self.listings.list_files(query)
 
     def insert_file(
         self, workspace: str, name: str, size: int, meta_json: str, blob: str | None, data: bytes | None
