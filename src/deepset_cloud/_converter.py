@@ -30,6 +30,7 @@ __all__ = [
     "make_converter",
     "parse_datetime",
     "set_strict_responses",
+    "strict_responses",
     "structure_response",
     "unstructure",
 ]
@@ -241,6 +242,11 @@ def set_strict_responses(strict: bool) -> bool:
     global _strict_by_default
     previous, _strict_by_default = _strict_by_default, strict
     return previous
+
+
+def strict_responses() -> bool:
+    """Whether responses are structured strictly (see `set_strict_responses`)."""
+    return _strict_by_default
 
 
 def structure_response(data: Any, cls: type[T], *, strict: bool | None = None) -> T:

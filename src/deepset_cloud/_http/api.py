@@ -10,12 +10,13 @@ import json
 import mimetypes
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any
 from uuid import UUID
 
 import attrs
 
 from deepset_cloud._converter import structure_response
+from deepset_cloud._http.pages import Page, structure_file_page
 from deepset_cloud._http.transport import FormPart, Transport
 from deepset_cloud.errors import NotFoundError, ResponseValidationError
 from deepset_cloud.models import (
@@ -28,21 +29,6 @@ from deepset_cloud.models import (
 )
 
 __all__ = ["DeepsetCloudAPI", "Page", "SessionFile"]
-
-T = TypeVar("T")
-
-
-@attrs.frozen(kw_only=True)
-class Page(Generic[T]):
-    """One page of a listing."""
-
-    data: tuple[T, ...]
-    has_more: bool
-    total: int | None = None
-
-
-# Resolve the string annotations now: cattrs before 26.1 resolves them on `Page[File]`, which fails on 3.10.
-attrs.resolve_types(Page)
 
 
 @attrs.frozen(kw_only=True)
@@ -194,6 +180,22 @@ class DeepsetCloudAPI:
         after: tuple[datetime, UUID] | None = None,
     ) -> Page[File]:
         """Return one page of files (E1), strictly after the `(created_at, file_id)` cursor if given."""
+        data = await self.fetch_files_page(
+            workspace, limit=limit, name=name, content=content, odata_filter=odata_filter, after=after
+        )
+        return structure_file_page(data)
+
+    async def fetch_files_page(
+        self,
+        workspace: str,
+        *,
+        limit: int,
+        name: str | None = None,
+        content: str | None = None,
+        odata_filter: str | None = None,
+        after: tuple[datetime, UUID] | None = None,
+    ) -> Any:
+        """`list_files_page` without the structuring: the decoded JSON (see `structure_file_page`)."""
         params: dict[str, str | int] = {"limit": limit}
         if name is not None:
             params["name"] = name
@@ -204,14 +206,13 @@ class DeepsetCloudAPI:
         if after is not None:
             params["after_value"] = format_after_value(after[0])
             params["after_file_id"] = str(after[1])
-        data = await self.transport.request(
+        return await self.transport.request(
             "GET",
             self.transport.workspace_url(workspace, "files"),
             params=params,
             idempotent=True,
             describe=f"list files of {workspace!r}",
         )
-        return structure_response(data, Page[File])
 
     async def direct_upload(
         self,

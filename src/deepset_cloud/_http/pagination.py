@@ -4,25 +4,35 @@ Both yield whole pages and stop when the server says `has_more` is false or send
 `timeout_s` bounds the whole iteration: each page fetch runs under `anyio.fail_after` with the budget
 that is left, and no cancel scope is held across a `yield` (the consumer's code between pages runs
 outside any scope of ours; its time still counts against the budget).
+
+The file paginator sends the request for the next page as soon as it has read the cursor from the decoded
+JSON of the current one, then structures the current page and hands it over: the round trip overlaps
+the structuring and the consumer's work. At most one request runs ahead (one page in memory beyond the
+consumer's); it is cancelled, and waited for, when the consumer stops iterating or an error ends the
+iteration.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 import anyio
 
-from deepset_cloud._http.api import DeepsetCloudAPI, Page
+from deepset_cloud._http.api import DeepsetCloudAPI
+from deepset_cloud._http.pages import Page, file_page_cursor, structure_file_page
 from deepset_cloud.errors import ConfigurationError, OperationTimeoutError, ResponseValidationError
 from deepset_cloud.models import File, UploadSessionDetail
 
 __all__ = ["iterate_file_pages", "iterate_session_pages"]
 
 T = TypeVar("T")
+
+_CANCEL_GRACE_S = 5.0  # a cancelled request unwinds at once; this only bounds a misbehaving one
 
 
 class _Budget:
@@ -78,11 +88,11 @@ async def iterate_file_pages(
     """
     _check_batch_size(batch_size)
     budget = _Budget(timeout_s, f"listing the files of {workspace!r}")
-    after: tuple[datetime, UUID] | None = None
-    while True:
-        page = await budget.run(
+
+    def fetch(after: tuple[datetime, UUID] | None) -> Awaitable[Any]:
+        return budget.run(
             functools.partial(
-                api.list_files_page,
+                api.fetch_files_page,
                 workspace,
                 limit=batch_size,
                 name=name,
@@ -91,18 +101,49 @@ async def iterate_file_pages(
                 after=after,
             )
         )
-        if not page.data:
-            return
-        yield page
-        if not page.has_more:
-            return
-        last = page.data[-1]
-        if after == (last.created_at, last.file_id):
-            # A server that ignores the cursor would otherwise make this loop forever.
-            raise ResponseValidationError(
-                f"listing the files of {workspace!r}: the server sent the same page twice (cursor ignored)"
-            )
-        after = (last.created_at, last.file_id)
+
+    after: tuple[datetime, UUID] | None = None
+    data = await fetch(None)
+    ahead: asyncio.Task[Any] | None = None
+    try:
+        while True:
+            cursor = file_page_cursor(data)
+            if cursor is not None and cursor != after:
+                # The next request goes out now; this page is structured and consumed meanwhile.
+                ahead = asyncio.ensure_future(fetch(cursor))
+            page = structure_file_page(data)
+            if not page.data:
+                return
+            yield page
+            if not page.has_more:
+                return
+            last = page.data[-1]
+            if after == (last.created_at, last.file_id):
+                # A server that ignores the cursor would otherwise make this loop forever.
+                raise ResponseValidationError(
+                    f"listing the files of {workspace!r}: the server sent the same page twice (cursor ignored)"
+                )
+            after = (last.created_at, last.file_id)
+            if ahead is not None and cursor != after:  # both come from the same item: a safety net
+                await _cancel(ahead)
+                ahead = None
+            if ahead is None:  # the page's cursor could not be read before structuring it
+                data = await fetch(after)
+            else:
+                data = await ahead
+                ahead = None
+    finally:
+        if ahead is not None:
+            await _cancel(ahead)
+
+
+async def _cancel(task: asyncio.Task[Any]) -> None:
+    """Cancel a request sent ahead that nobody will read, and wait until it is gone."""
+    task.cancel()
+    with anyio.move_on_after(_CANCEL_GRACE_S, shield=True):
+        await asyncio.wait([task])
+    if task.done() and not task.cancelled():
+        task.exception()  # retrieved: an error of a page nobody asked for is not logged as unhandled
 
 
 async def iterate_session_pages(

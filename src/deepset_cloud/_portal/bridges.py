@@ -41,7 +41,8 @@ ITERATE_BUFFER = 1
 """Items an async generator may run ahead of its sync consumer, beyond the one it is handing over.
 
 A consumer asking for more takes everything ready at once (here up to two pages per loop hop), while a
-consumer that stops early has caused at most two extra page requests."""
+consumer that stops early has caused at most two extra page requests (three for a file listing, whose
+paginator keeps one request ahead of its own)."""
 
 
 class _Pump(Generic[T]):
