@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -89,7 +89,7 @@ async def iterate_file_pages(
     _check_batch_size(batch_size)
     budget = _Budget(timeout_s, f"listing the files of {workspace!r}")
 
-    def fetch(after: tuple[datetime, UUID] | None) -> Awaitable[Any]:
+    def fetch(after: tuple[datetime, UUID] | None) -> Coroutine[Any, Any, Any]:
         return budget.run(
             functools.partial(
                 api.fetch_files_page,
@@ -110,7 +110,7 @@ async def iterate_file_pages(
             cursor = file_page_cursor(data)
             if cursor is not None and cursor != after:
                 # The next request goes out now; this page is structured and consumed meanwhile.
-                ahead = asyncio.ensure_future(fetch(cursor))
+                ahead = asyncio.create_task(fetch(cursor))
             page = structure_file_page(data)
             if not page.data:
                 return
