@@ -270,6 +270,7 @@ def serve_minimal(handler_name: str, spool: Path) -> int:
             spool_dir=spool,
             max_file_bytes=1 << 30,
             memory_file_bytes=64 * 1024,  # as the emulator does: small files stay in memory
+            content_length=request.content_length,  # as the emulator does: small bodies are read whole
         )
         for part in form.files:
             if part.path is not None:

@@ -18,6 +18,7 @@ from deepset_cloud.emulator.s3.policy import (
     make_presigned_fields,
     s3_error_response,
     verify_presigned_fields,
+    verify_presigned_form,
 )
 
 SECRET = b"emulator-secret"
@@ -206,6 +207,26 @@ def test_verification_is_cached_per_policy_and_signature_but_still_checks_everyt
     assert rejected(form, secret=b"x").code == "SignatureDoesNotMatch"
     assert rejected(form, now=EXPIRES).message.endswith("Policy expired.")
     assert rejected({**form, "key": "elsewhere/${filename}"}).code == "AccessDenied"
+
+
+def _us(moment: datetime) -> int:
+    return (moment - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(microseconds=1)
+
+
+def test_form_verification_is_cached_per_field_list_and_rechecks_the_clock() -> None:
+    form = list(fields(success_action_status="201").items())
+    grant = verify_presigned_form(SECRET, form, now_us=_us(NOW))
+    assert grant == PolicyGrant(PREFIX, EXPIRES, 1024)
+    assert verify_presigned_form(SECRET, form, now_us=_us(EXPIRES) - 1) is grant  # the cached grant
+    with pytest.raises(S3Error, match="Policy expired"):
+        verify_presigned_form(SECRET, form, now_us=_us(EXPIRES))
+    # Anything else than the exact field list, or another secret, is verified in full.
+    with pytest.raises(S3Error) as info:
+        verify_presigned_form(b"other", form, now_us=_us(NOW))
+    assert info.value.code == "SignatureDoesNotMatch"
+    with pytest.raises(S3Error) as info:
+        verify_presigned_form(SECRET, [*form, ("key", "elsewhere/${filename}")], now_us=_us(NOW))
+    assert info.value.code == "AccessDenied"  # a later duplicate wins, as in a dict of the fields
 
 
 # --------------------------------------------------------------------------------------------------

@@ -13,14 +13,13 @@ from xml.sax.saxutils import escape
 
 from aiohttp import web
 
-from deepset_cloud.emulator.clock import as_datetime
 from deepset_cloud.emulator.s3.multipart import FilePart, MultipartError, PartTooLarge, parse_multipart
 from deepset_cloud.emulator.s3.policy import (
     FILENAME_VARIABLE,
     S3Error,
     entity_too_large,
     s3_error_response,
-    verify_presigned_fields,
+    verify_presigned_form,
 )
 from deepset_cloud.emulator.state import STATE, EmulatorState
 from deepset_cloud.emulator.storage.blobs import INLINE_MAX_BYTES
@@ -49,6 +48,7 @@ async def s3_post(request: web.Request) -> web.StreamResponse:
             max_file_bytes=max_bytes,
             max_field_bytes=_MAX_FIELD_BYTES,
             memory_file_bytes=INLINE_MAX_BYTES,
+            content_length=request.content_length,
         )
     except PartTooLarge as exc:
         if exc.is_file:
@@ -89,9 +89,9 @@ def _store_object(
             400,
         )
     part = files[0]
-    fields = dict(field_list)
     now = state.clock.now_us()
-    grant = verify_presigned_fields(state.s3_secret, fields, now=as_datetime(now))
+    grant = verify_presigned_form(state.s3_secret, field_list, now_us=now)
+    fields = dict(field_list)
     key = fields.get("key", "")
     if FILENAME_VARIABLE in key:
         if not part.filename:

@@ -24,8 +24,16 @@ class MultipartError(Exception):
     """The body is not well-formed `multipart/form-data`, or breaks a limit; the message says what."""
 
 
+_PLAIN_PREFIX = "multipart/form-data; boundary="
+
+
 def boundary_from_content_type(content_type: str) -> bytes:
     """The boundary of a `multipart/form-data` Content-Type (quoted or not), as bytes."""
+    if content_type.startswith(_PLAIN_PREFIX):  # what most clients send: no parameter syntax to parse
+        boundary = content_type[len(_PLAIN_PREFIX) :]
+        plain = ";" not in boundary and '"' not in boundary and " " not in boundary and "\t" not in boundary
+        if plain and boundary and len(boundary) <= _MAX_BOUNDARY_LENGTH and boundary.isascii():
+            return boundary.encode("ascii")
     semicolon = content_type.find(";")
     media_type = (content_type if semicolon < 0 else content_type[:semicolon]).strip().lower()
     if media_type != "multipart/form-data":

@@ -20,8 +20,8 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Mapping
-from datetime import datetime, timezone
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta, timezone
 from typing import Any, Final
 from xml.sax.saxutils import escape
 
@@ -37,6 +37,7 @@ __all__ = [
     "make_presigned_fields",
     "s3_error_response",
     "verify_presigned_fields",
+    "verify_presigned_form",
 ]
 
 BUCKET: Final = "user-files-upload"
@@ -169,6 +170,35 @@ def verify_presigned_fields(secret: bytes, fields: Mapping[str, str], *, now: da
                 "AccessDenied", f"Invalid according to Policy: Policy Condition failed: {condition}", 403
             )
     return policy.grant
+
+
+# verify_presigned_form's cache: (secret, form fields in order) -> (grant, expiry in us since the epoch).
+_GRANTS: dict[tuple[bytes, tuple[tuple[str, str], ...]], tuple[PolicyGrant, int]] = {}
+_GRANTS_SIZE = 1024
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def verify_presigned_form(secret: bytes, fields: Sequence[tuple[str, str]], *, now_us: int) -> PolicyGrant:
+    """`verify_presigned_fields` for a form's fields in body order (later duplicates win) at `now_us`.
+
+    Every post of a session sends the same fields, so a grant is cached per exact field list; a cached
+    grant is only re-checked against the clock. Failures are not cached (they are rare, and their order
+    of checks must stay the full check's).
+
+    Raises:
+        S3Error: As `verify_presigned_fields`.
+    """
+    key = (secret, tuple(fields))
+    cached = _GRANTS.get(key)
+    if cached is not None and now_us < cached[1]:
+        return cached[0]
+    now = _EPOCH + now_us * _MICROSECOND
+    grant = verify_presigned_fields(secret, dict(fields), now=now)
+    if len(_GRANTS) >= _GRANTS_SIZE:
+        _GRANTS.clear()
+    _GRANTS[key] = (grant, (grant.expires_at - _EPOCH) // _MICROSECOND)
+    return grant
 
 
 def entity_too_large(max_bytes: int, proposed_size: int | None = None) -> S3Error:

@@ -36,6 +36,7 @@ class BlobFolder:
         self._shards = [self.root / f"{shard:02x}" for shard in range(256)]
         for folder in self._shards:
             folder.mkdir(exist_ok=True)
+        self._shard_names = [(folder, folder.name) for folder in self._shards]
         self._prefix = os.fspath(data_dir) + os.sep
         self._name_prefix = secrets.token_hex(6) + "-"
         self._counter = itertools.count()
@@ -48,8 +49,7 @@ class BlobFolder:
 
     def next_shard(self) -> tuple[Path, str]:
         """A shard folder to spool the next large request body into: (absolute path, shard name)."""
-        folder = self._shards[next(self._counter) & 0xFF]
-        return folder, folder.name
+        return self._shard_names[next(self._counter) & 0xFF]
 
     def adopt(self, spooled: str | os.PathLike[str]) -> str:
         """Move a spooled request body into the blob folder; return its relative path."""

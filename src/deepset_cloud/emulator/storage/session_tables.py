@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from typing import Any
 
@@ -24,14 +25,27 @@ ObjectRow = tuple[int, str, int, bool, str]
 """(seq, name, size, is_meta, status) of one session object, in posting order."""
 
 
+class _IngestionIds:
+    """Unique UUID-shaped ids, cheaper than `uuid4()` per object: a random prefix per run, then a counter."""
+
+    def __init__(self) -> None:
+        self._prefix = str(uuid.uuid4())[:24]  # "xxxxxxxx-xxxx-4xxx-yxxx-": a valid version-4 shape
+        self._counter = itertools.count()
+
+    def next(self) -> str:
+        return f"{self._prefix}{next(self._counter) & 0xFFFFFFFFFFFF:012x}"
+
+
 class SessionTables(Database):
     """Sessions (cached in `sessions`, mirrored in SQLite) and session objects (counted per session)."""
 
     blobs: BlobFolder
     sessions: dict[str, SessionRecord]
     object_counts: dict[str, int]
+    _ingestion_ids: _IngestionIds
 
     def _load_sessions(self) -> None:
+        self._ingestion_ids = _IngestionIds()
         self.sessions = {}
         for row in self.db.execute(f"SELECT {SESSION_COLUMNS} FROM sessions"):  # noqa: S608 (constant)
             values = dict(zip(SESSION_COLUMNS.split(", "), row, strict=True))
@@ -105,7 +119,7 @@ class SessionTables(Database):
             inserted = self.db.execute(
                 "INSERT OR IGNORE INTO objects (session_id, name, size, blob, data, is_meta, status, "
                 "ingestion_id) VALUES (?, ?, ?, ?, ?, ?, 'PENDING', ?)",
-                (session_id, name, size, blob, data, is_meta, str(uuid.uuid4())),
+                (session_id, name, size, blob, data, is_meta, self._ingestion_ids.next()),
             ).rowcount
             if inserted:
                 self.object_counts[session_id] = count + 1
