@@ -19,9 +19,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
+import os
 import re
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import IO, Any, Protocol
 from urllib.parse import quote
@@ -30,7 +32,7 @@ import aiohttp
 import anyio
 import attrs
 
-from deepset_cloud._fileio import read_file
+from deepset_cloud._fileio import LocalPath, read_file
 from deepset_cloud._http.errors import parse_retry_after, sanitized
 from deepset_cloud._http.proxies import request_args
 from deepset_cloud._retry import Retrier
@@ -58,6 +60,10 @@ _RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 _RETRYABLE_400_CODES = frozenset({"RequestTimeout", "IncompleteBody"})
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _MAX_ERROR_BODY = 4096
+
+
+# Names that `quote(name, safe="")` leaves as they are: most names, checked faster than quoted.
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_.~-]*\Z").match
 
 
 def _quote_field_name(name: str) -> str:
@@ -99,20 +105,21 @@ class MultipartTemplate:
             content_type=f"multipart/form-data; boundary={boundary}",
         )
 
-    def prefix(self, name: str) -> bytes:
-        """Return the head plus the `file` part header for an object named `name` (percent-encoded)."""
-        filename = quote(name, safe="")
+    def file_part(self, name: str) -> bytes:
+        """Return the `file` part header for an object named `name` (percent-encoded)."""
+        filename = name if _PLAIN_NAME(name) else quote(name, safe="")
         return (
-            self.head
-            + (
-                f'--{self.boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
-                "Content-Type: text/plain\r\n\r\n"
-            ).encode()
-        )
+            f'--{self.boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+            "Content-Type: text/plain\r\n\r\n"
+        ).encode()
+
+    def prefix(self, name: str) -> bytes:
+        """Return the head plus the `file` part header for an object named `name`."""
+        return self.head + self.file_part(name)
 
     def body(self, name: str, content: bytes) -> bytes:
-        """Return the whole request body for a small object."""
-        return b"".join((self.prefix(name), content, self.tail))
+        """Return the whole request body for a small object (one copy of each piece)."""
+        return b"".join((self.head, self.file_part(name), content, self.tail))
 
 
 def parse_s3_error(body: bytes) -> tuple[str | None, str | None]:
@@ -257,13 +264,13 @@ class PresignedPost:
         # sets it), and the storage URL's proxy choice does not change within a session.
         self._bytes_request = request_args(url, {"Content-Type": self._template.content_type})
 
-    async def upload(self, name: str, source: bytes | str | Path | ObjectReader) -> None:
+    async def upload(self, name: str, source: bytes | str | Path | LocalPath | ObjectReader) -> None:
         """Upload one object named `name` from bytes, text (UTF-8), a file on disk or an object reader.
 
         Raises:
             UploadError: the object could not be uploaded (after retries) or the source could not be read.
         """
-        if isinstance(source, Path):
+        if isinstance(source, (LocalPath, Path)):
             await self._upload_path(name, source)
         elif isinstance(source, (bytes, str)):
             await self._upload_bytes(name, self._template.body(name, _as_bytes(source)))
@@ -291,20 +298,17 @@ class PresignedPost:
         )
 
     async def _upload_bytes(self, name: str, body: bytes) -> None:
-        async def make_body() -> bytes:
-            return body
-
         await self._retry.call(
-            lambda: self._attempt(name, make_body, len(body), self._bytes_timeout),
+            partial(self._attempt, name, body, len(body), self._bytes_timeout),
             idempotent=True,
             describe=f"storage upload of {name!r}",
         )
 
-    async def _upload_path(self, name: str, path: Path) -> None:
+    async def _upload_path(self, name: str, path: Path | LocalPath) -> None:
         try:
             size, content = _read_if_tiny(path)
             if content is None and size <= self._stream_threshold:
-                content = await anyio.to_thread.run_sync(path.read_bytes)
+                content = await anyio.to_thread.run_sync(Path(path).read_bytes)
         except OSError as exc:
             raise _read_error(name, path, exc) from exc
         if content is not None:
@@ -324,15 +328,19 @@ class PresignedPost:
         )
 
     async def _attempt(
-        self, name: str, make_body: BodyFactory, length: int, client_timeout: aiohttp.ClientTimeout
+        self, name: str, body: bytes | BodyFactory, length: int, client_timeout: aiohttp.ClientTimeout
     ) -> None:
-        url = self._url
+        # A bytes body is posted as it is (the hot path: no body coroutine); a factory makes a fresh
+        # stream per post.
         try:
-            await self._post(url, name, await make_body(), length, client_timeout)
+            await self._post(
+                self._url, name, body if isinstance(body, bytes) else await body(), length, client_timeout
+            )
         except _Redirect as redirect:
             # S3 region redirects: post once more to the given location, without following further.
             try:
-                await self._post(redirect.location, name, await make_body(), length, client_timeout)
+                data = body if isinstance(body, bytes) else await body()
+                await self._post(redirect.location, name, data, length, client_timeout)
             except _Redirect:
                 raise UploadError(
                     f"storage upload of {name!r} failed: redirected more than once",
@@ -382,7 +390,7 @@ def _as_bytes(content: bytes | str) -> bytes:
     return content.encode() if isinstance(content, str) else content
 
 
-def _read_if_tiny(path: Path) -> tuple[int, bytes | None]:
+def _read_if_tiny(path: Path | LocalPath) -> tuple[int, bytes | None]:
     """Return the file's size and, if it is tiny, its content (read inline: cheaper than a thread hop)."""
     return read_file(path, INLINE_READ_BYTES)
 
@@ -392,14 +400,21 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _read_error(name: str, path: Path, exc: OSError) -> UploadError:
+def _read_error(name: str, path: Path | LocalPath, exc: OSError) -> UploadError:
     return UploadError(
-        f"cannot read {str(path)!r} for {name!r}: {exc.strerror or exc}", file_name=name, is_retryable=False
+        f"cannot read {os.fspath(path)!r} for {name!r}: {exc.strerror or exc}",
+        file_name=name,
+        is_retryable=False,
     )
 
 
 async def _stream_file(
-    name: str, path: Path, size: int, prefix: bytes, tail: bytes, on_progress: Callable[[], object] | None
+    name: str,
+    path: Path | LocalPath,
+    size: int,
+    prefix: bytes,
+    tail: bytes,
+    on_progress: Callable[[], object] | None,
 ) -> AsyncGenerator[bytes, None]:
     """Yield the body of a large object: prefix, exactly `size` bytes of the file, tail."""
     yield prefix

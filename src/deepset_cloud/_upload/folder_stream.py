@@ -30,6 +30,7 @@ from uuid import UUID
 import anyio
 import attrs
 
+from deepset_cloud._fileio import LocalPath
 from deepset_cloud._upload.discovery import EMPTY_FILE_REASON, META_SUFFIX, validate_sidecar
 from deepset_cloud._upload.names import name_problem
 from deepset_cloud._upload.options import Bundle, ForwardingUploadAPI, UploadAPI, UploadObject
@@ -67,8 +68,8 @@ class FolderScan:
     file_types: frozenset[str]
     skipped: list[SkippedFile] = attrs.Factory(list)
     broken: list[tuple[Path, str]] = attrs.Factory(list)
-    objects: int = 0
-    """Objects the upload posts (files plus sidecars), known once the check is complete."""
+    sidecars: int = 0
+    """Sidecar entries the check has seen so far (once it is complete: all of them)."""
     complete: bool = False
     """Set by the check when it has seen every entry (not when it was stopped or failed)."""
     stop: bool = False
@@ -100,23 +101,26 @@ def _unstorable(name: str, size: int) -> str | None:
     return EMPTY_FILE_REASON if size == 0 else None
 
 
-def _size(path: str) -> int:
+def _stat(path: str) -> os.stat_result | None:
     try:
-        return os.stat(path).st_size
+        return os.stat(path)
     except OSError:
-        return -1
+        return None
 
 
-def _kept(name: str, path: str, file_types: frozenset[str]) -> bool:
-    """Whether the file `name` at `path` is uploaded (the sidecar side: one stat, rarely)."""
-    return _uploadable(name, file_types) and _is_regular(path) and _unstorable(name, _size(path)) is None
+def _kept_stat(name: str, status: os.stat_result | None, file_types: frozenset[str]) -> bool:
+    """Whether the file `name` whose `os.stat` is `status` (None: not there) is uploaded."""
+    return (
+        status is not None
+        and stat.S_ISREG(status.st_mode)
+        and _uploadable(name, file_types)
+        and _unstorable(name, status.st_size) is None
+    )
 
 
 def _is_regular(path: str) -> bool:
-    try:
-        return stat.S_ISREG(os.stat(path).st_mode)
-    except OSError:
-        return False
+    status = _stat(path)
+    return status is not None and stat.S_ISREG(status.st_mode)
 
 
 def _skip_reason(name: str, file_types: frozenset[str]) -> str:
@@ -178,9 +182,9 @@ def walk_folder(scan: FolderScan) -> Iterator[list[Bundle]]:
                 if target in half_seen:
                     half_seen.discard(target)  # its file was listed first and took it along
                     continue
-                target_path = base + target
-                if not target.endswith(META_SUFFIX) and _is_regular(target_path):
-                    if not _kept(target, target_path, file_types):
+                target_status = None if target.endswith(META_SUFFIX) else _stat(base + target)
+                if target_status is not None and stat.S_ISREG(target_status.st_mode):
+                    if not _kept_stat(target, target_status, file_types):
                         scan.skipped.append(
                             SkippedFile(path=folder / name, reason=f"its file {target!r} is skipped")
                         )
@@ -188,8 +192,8 @@ def walk_folder(scan: FolderScan) -> Iterator[list[Bundle]]:
                     half_seen.add(target)  # listed before its file: the pair goes out now
                     batch.append(
                         Bundle(
-                            file=UploadObject(target, folder / target),
-                            sidecar=UploadObject(name, folder / name),
+                            file=UploadObject(target, LocalPath(base + target)),
+                            sidecar=UploadObject(name, LocalPath(base + name)),
                         )
                     )
                     if len(batch) >= limit:
@@ -217,10 +221,12 @@ def walk_folder(scan: FolderScan) -> Iterator[list[Bundle]]:
             sidecar_name = name + META_SUFFIX
             sidecar_path = base + sidecar_name
             sidecar = None
-            if _is_regular(sidecar_path):
+            # A folder the check found without sidecars needs no probe per file (a failed stat costs
+            # more than the post's own reads).
+            if (scan.sidecars or not scan.complete) and _is_regular(sidecar_path):
                 half_seen.add(name)  # its sidecar's entry is still to come
-                sidecar = UploadObject(sidecar_name, Path(sidecar_path))
-            batch.append(Bundle(file=UploadObject(name, folder / name), sidecar=sidecar))
+                sidecar = UploadObject(sidecar_name, LocalPath(sidecar_path))
+            batch.append(Bundle(file=UploadObject(name, LocalPath(base + name)), sidecar=sidecar))
             if len(batch) >= limit:
                 yield batch
                 batch = []
@@ -245,13 +251,13 @@ def stream_folder(walk: Iterator[list[Bundle]], emit: Callable[[list[Bundle]], b
 
 
 def check_sidecars(scan: FolderScan) -> None:
-    """Check every sidecar of the folder and count the objects to post; set `scan.complete` at the end.
+    """Check every sidecar of the folder and count them; set `scan.complete` at the end.
 
-    Runs in a worker thread, independently of the upload's pace.
+    Runs in a worker thread, independently of the upload's pace. Entries that are not sidecars cost no
+    system call here (the stream decides about them).
     """
     folder, file_types = scan.folder, scan.file_types
     base = os.path.join(folder, "")
-    objects = 0
     try:
         listing = _scandir(folder)
     except OSError:  # the stream reports the folder as skipped
@@ -264,26 +270,24 @@ def check_sidecars(scan: FolderScan) -> None:
             if not index % 64:
                 time.sleep(0)  # hand the interpreter lock to the event loop now and then
             name = entry.name
+            if not name.endswith(META_SUFFIX):
+                continue
             try:
                 if not entry.is_file():
                     continue  # skipped by the stream, with its reason
             except OSError:
                 continue
-            if not name.endswith(META_SUFFIX):
-                objects += _kept(name, base + name, file_types)
-                continue
+            scan.sidecars += 1
             target = name[: -len(META_SUFFIX)]
-            if _kept(target, base + target, file_types):
+            target_status = None if target.endswith(META_SUFFIX) else _stat(base + target)
+            if _kept_stat(target, target_status, file_types):
                 problem = validate_sidecar(folder / name)
-                if problem is None:
-                    objects += 1
-                else:
+                if problem is not None:
                     scan.broken.append((folder / name, problem))
-            elif target.endswith(META_SUFFIX) or not _is_regular(
-                base + target
-            ):  # else: skipped with its file
+            elif target_status is None or not stat.S_ISREG(target_status.st_mode):
                 scan.broken.append((folder / name, f"no file named {target!r} to pair with"))
-    scan.objects, scan.complete = objects, True
+            # else: skipped with its file
+    scan.complete = True
 
 
 # -- the event loop's side ---------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from uuid import UUID
 
 import attrs
 
+from deepset_cloud._fileio import LocalPath
 from deepset_cloud._http.api import Page, SessionFile
 from deepset_cloud._http.proxies import proxy_for
 from deepset_cloud._http.storage import STREAM_THRESHOLD_BYTES, S3Timeouts
@@ -272,9 +273,9 @@ class UploadObject:
     """One object to store: a name and where its content comes from."""
 
     name: str
-    source: Path | bytes | str | JsonMeta | RemoteObject
+    source: Path | LocalPath | bytes | str | JsonMeta | RemoteObject
 
-    def payload(self) -> Path | bytes | str | RemoteObject:
+    def payload(self) -> Path | LocalPath | bytes | str | RemoteObject:
         """Return what the storage poster takes (metadata is serialised here, at the last moment)."""
         return self.source.encode() if isinstance(self.source, JsonMeta) else self.source
 

@@ -23,6 +23,7 @@ from uuid import UUID
 import anyio
 import attrs
 
+from deepset_cloud._fileio import LocalPath
 from deepset_cloud._progress import ProgressBar
 from deepset_cloud._upload.direct import DirectItem, upload_direct
 from deepset_cloud._upload.discovery import META_SUFFIX, Discovery, discover_paths, normalize_file_types
@@ -192,9 +193,9 @@ async def _upload_folder(
 
 def _paths_of(bundle: Bundle) -> tuple[Path, Path | None]:
     file, sidecar = bundle.file.source, None if bundle.sidecar is None else bundle.sidecar.source
-    assert isinstance(file, Path)  # a folder's bundles always point at files on disk
-    assert sidecar is None or isinstance(sidecar, Path)
-    return file, sidecar
+    assert isinstance(file, LocalPath)  # a folder's bundles always point at files on disk
+    assert sidecar is None or isinstance(sidecar, LocalPath)
+    return file.as_path(), None if sidecar is None else sidecar.as_path()
 
 
 async def upload_memory_files(

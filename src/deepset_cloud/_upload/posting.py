@@ -14,6 +14,7 @@ from typing import Protocol
 
 import attrs
 
+from deepset_cloud._fileio import LocalPath
 from deepset_cloud._progress import ProgressBar
 from deepset_cloud._upload.options import Bundle, UploadObject, UploadTally
 from deepset_cloud._upload.sources import RemoteObject
@@ -25,7 +26,7 @@ __all__ = ["BundlePoster", "Failure", "ObjectPoster"]
 class ObjectPoster(Protocol):
     """Stores one object (a session's `PresignedPost`)."""
 
-    async def upload(self, name: str, source: bytes | str | Path | RemoteObject) -> None: ...
+    async def upload(self, name: str, source: bytes | str | Path | LocalPath | RemoteObject) -> None: ...
 
 
 @attrs.frozen(slots=True)

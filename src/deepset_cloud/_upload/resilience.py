@@ -11,7 +11,8 @@ ends the upload with an error, whatever each post's own timeouts are.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TypeVar
 
 import anyio
@@ -34,10 +35,12 @@ class StorageBreaker:
     Args:
         stall_limit_s: the longest time posts may be pending (in flight or waiting to retry) without
             any success or body progress.
-        clock: a monotonic clock (anyio's, so tests on a fake clock follow it).
+        clock: a monotonic clock. It is read once per successful post, so it is `time.monotonic`
+            (what asyncio's loop time is) rather than `anyio.current_time`, which looks up the running
+            backend on every call; the watcher only sleeps for differences of it.
     """
 
-    def __init__(self, stall_limit_s: float, *, clock: Clock = anyio.current_time) -> None:
+    def __init__(self, stall_limit_s: float, *, clock: Clock = time.monotonic) -> None:
         self.stall_limit_s = stall_limit_s
         self._clock = clock
         self._pending = 0
@@ -124,7 +127,7 @@ class PersistentRetry:
 
     async def call(self, fn: Callable[[], Awaitable[T]], *, idempotent: bool, describe: str) -> T:
         """Await `fn()` until it succeeds, fails for good, or retrying is no longer allowed."""
-        waits = self.policy.backoff_waits()
+        waits: Iterator[float] | None = None  # made on the first failure: most posts need none
         attempt = 1
         self.breaker.begin()
         try:
@@ -133,6 +136,8 @@ class PersistentRetry:
                     result = await fn()
                 except DeepsetCloudError as exc:
                     self.breaker.failed(exc)
+                    if waits is None:
+                        waits = self.policy.backoff_waits()
                     wait = self._wait_before_retry(exc, next(waits), idempotent=idempotent)
                     if wait is None:
                         raise
