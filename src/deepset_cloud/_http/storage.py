@@ -188,13 +188,9 @@ class ObjectReader(Protocol):
         ...
 
 
-class _Redirect(Exception):
-    def __init__(self, location: str) -> None:
-        super().__init__(location)
-        self.location = location
-
-
 BodyFactory = Callable[[], Awaitable[Any]]
+# Makes the stream of a large object's body from (size, prefix, tail, on_progress).
+_StreamMaker = Callable[[int, bytes, bytes, Callable[[], object] | None], AsyncGenerator[bytes, None]]
 
 
 class StorageClient:
@@ -270,12 +266,28 @@ class PresignedPost:
         Raises:
             UploadError: the object could not be uploaded (after retries) or the source could not be read.
         """
+        # Few coroutine levels on the way to aiohttp: each one is re-entered every time a post resumes.
         if isinstance(source, (LocalPath, Path)):
-            await self._upload_path(name, source)
+            try:
+                size, content = _read_if_tiny(source)
+                if content is None and size <= self._stream_threshold:
+                    content = await anyio.to_thread.run_sync(Path(source).read_bytes)
+            except OSError as exc:
+                raise _read_error(name, source, exc) from exc
+            if content is None:
+                await self._upload_stream(name, size, partial(_stream_file, name, source))
+                return
         elif isinstance(source, (bytes, str)):
-            await self._upload_bytes(name, self._template.body(name, _as_bytes(source)))
+            content = _as_bytes(source)
         else:
             await self._upload_reader(name, source)
+            return
+        body = self._template.body(name, content)
+        await self._retry.call(
+            partial(self._attempt, name, body, len(body), self._bytes_timeout),
+            idempotent=True,
+            describe=f"storage upload of {name!r}",
+        )
 
     async def _upload_reader(self, name: str, reader: ObjectReader) -> None:
         # Every read blocks (fsspec's sync API), so each runs in a worker thread; one object in flight
@@ -283,46 +295,25 @@ class PresignedPost:
         size = await anyio.to_thread.run_sync(reader.get_size)
         if size <= self._stream_threshold:
             content = await anyio.to_thread.run_sync(reader.read)
-            await self._upload_bytes(name, self._template.body(name, content))
+            body = self._template.body(name, content)
+            await self._retry.call(
+                partial(self._attempt, name, body, len(body), self._bytes_timeout),
+                idempotent=True,
+                describe=f"storage upload of {name!r}",
+            )
             return
+        await self._upload_stream(name, size, partial(_stream_reader, reader))
+
+    async def _upload_stream(self, name: str, size: int, stream: _StreamMaker) -> None:
+        """Post a large object as a stream with an exact Content-Length, a fresh stream per attempt."""
         prefix = self._template.prefix(name)
         tail = self._template.tail
 
         async def make_stream() -> AsyncGenerator[bytes, None]:
-            return _stream_reader(reader, size, prefix, tail, self._on_progress)
+            return stream(size, prefix, tail, self._on_progress)
 
         await self._retry.call(
-            lambda: self._attempt(name, make_stream, len(prefix) + size + len(tail), self._stream_timeout),
-            idempotent=True,
-            describe=f"storage upload of {name!r}",
-        )
-
-    async def _upload_bytes(self, name: str, body: bytes) -> None:
-        await self._retry.call(
-            partial(self._attempt, name, body, len(body), self._bytes_timeout),
-            idempotent=True,
-            describe=f"storage upload of {name!r}",
-        )
-
-    async def _upload_path(self, name: str, path: Path | LocalPath) -> None:
-        try:
-            size, content = _read_if_tiny(path)
-            if content is None and size <= self._stream_threshold:
-                content = await anyio.to_thread.run_sync(Path(path).read_bytes)
-        except OSError as exc:
-            raise _read_error(name, path, exc) from exc
-        if content is not None:
-            await self._upload_bytes(name, self._template.body(name, content))
-            return
-
-        prefix = self._template.prefix(name)
-        tail = self._template.tail
-
-        async def make_stream() -> AsyncGenerator[bytes, None]:
-            return _stream_file(name, path, size, prefix, tail, self._on_progress)
-
-        await self._retry.call(
-            lambda: self._attempt(name, make_stream, len(prefix) + size + len(tail), self._stream_timeout),
+            partial(self._attempt, name, make_stream, len(prefix) + size + len(tail), self._stream_timeout),
             idempotent=True,
             describe=f"storage upload of {name!r}",
         )
@@ -330,60 +321,45 @@ class PresignedPost:
     async def _attempt(
         self, name: str, body: bytes | BodyFactory, length: int, client_timeout: aiohttp.ClientTimeout
     ) -> None:
-        # A bytes body is posted as it is (the hot path: no body coroutine); a factory makes a fresh
-        # stream per post.
-        try:
-            await self._post(
-                self._url, name, body if isinstance(body, bytes) else await body(), length, client_timeout
-            )
-        except _Redirect as redirect:
-            # S3 region redirects: post once more to the given location, without following further.
+        """Post once; an S3 region redirect is followed once (to the given location, no further)."""
+        url = self._url
+        redirected = False
+        while True:
+            # A bytes body is posted as it is; a factory makes a fresh stream per post.
+            data = body if isinstance(body, bytes) else await body()
+            if isinstance(data, bytes) and url is self._url:
+                request = self._bytes_request
+            else:  # a streamed body (S3 takes no chunked upload) or a redirect's URL
+                headers = {"Content-Type": self._template.content_type, "Content-Length": str(length)}
+                request = request_args(url, headers)  # the storage host's own proxy choice
             try:
-                data = body if isinstance(body, bytes) else await body()
-                await self._post(redirect.location, name, data, length, client_timeout)
-            except _Redirect:
+                async with self._session.post(
+                    url, data=data, allow_redirects=False, timeout=client_timeout, **request
+                ) as response:
+                    status = response.status
+                    if 200 <= status < 300:
+                        return
+                    location = response.headers.get("Location") if status in _REDIRECT_STATUSES else None
+                    if location is None:
+                        error_body = await response.content.read(_MAX_ERROR_BODY)
+                        raise s3_upload_error(
+                            name, status, error_body, retry_after=response.headers.get("Retry-After")
+                        )
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                if isinstance(exc.__cause__, UploadError):
+                    raise exc.__cause__ from None  # the body could not be read: aiohttp wrapped our error
+                raise _transport_error(name, exc) from sanitized(exc)  # aiohttp's frames hold the request
+            finally:
+                if not isinstance(data, bytes) and isinstance(data, AsyncGenerator):  # bytes: skip the ABC
+                    # Release the file now; "already running" means aiohttp's writer still owns it and
+                    # finalises it itself.
+                    with contextlib.suppress(RuntimeError):
+                        await data.aclose()
+            if redirected:
                 raise UploadError(
-                    f"storage upload of {name!r} failed: redirected more than once",
-                    file_name=name,
-                ) from None
-
-    async def _post(
-        self, url: str, name: str, data: Any, length: int, client_timeout: aiohttp.ClientTimeout
-    ) -> None:
-        if isinstance(data, bytes) and url is self._url:
-            request = self._bytes_request
-        else:  # a streamed body (S3 takes no chunked upload) or a redirect's URL
-            headers = {"Content-Type": self._template.content_type, "Content-Length": str(length)}
-            request = request_args(url, headers)  # the storage host's own proxy choice
-        try:
-            async with self._session.post(
-                url, data=data, allow_redirects=False, timeout=client_timeout, **request
-            ) as response:
-                status = response.status
-                if 200 <= status < 300:
-                    return
-                if status in _REDIRECT_STATUSES and "Location" in response.headers:
-                    raise _Redirect(response.headers["Location"])
-                body = await response.content.read(_MAX_ERROR_BODY)
-                raise s3_upload_error(name, status, body, retry_after=response.headers.get("Retry-After"))
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            if isinstance(exc.__cause__, UploadError):
-                raise exc.__cause__ from None  # the body could not be read: aiohttp wrapped our own error
-            # A broken connection or a truncated response says nothing about the request: post again.
-            transient = isinstance(
-                exc, (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, asyncio.TimeoutError)
-            )
-            raise UploadError(
-                f"storage upload of {name!r} failed: {_describe(exc)}",
-                file_name=name,
-                is_retryable=transient,
-            ) from sanitized(exc)  # aiohttp's frames hold the request (proxy credentials, form fields)
-        finally:
-            if not isinstance(data, bytes) and isinstance(data, AsyncGenerator):  # bytes: skip the ABC check
-                # Release the file now; "already running" means aiohttp's writer still owns it and
-                # finalises it itself.
-                with contextlib.suppress(RuntimeError):
-                    await data.aclose()
+                    f"storage upload of {name!r} failed: redirected more than once", file_name=name
+                )
+            url, redirected = location, True
 
 
 def _as_bytes(content: bytes | str) -> bytes:
@@ -393,6 +369,17 @@ def _as_bytes(content: bytes | str) -> bytes:
 def _read_if_tiny(path: Path | LocalPath) -> tuple[int, bytes | None]:
     """Return the file's size and, if it is tiny, its content (read inline: cheaper than a thread hop)."""
     return read_file(path, INLINE_READ_BYTES)
+
+
+def _transport_error(name: str, exc: aiohttp.ClientError | asyncio.TimeoutError) -> UploadError:
+    """The error of a post that got no (complete) answer; raise it `from sanitized(exc)`."""
+    # A broken connection or a truncated response says nothing about the request: post again.
+    transient = isinstance(
+        exc, (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, asyncio.TimeoutError)
+    )
+    return UploadError(
+        f"storage upload of {name!r} failed: {_describe(exc)}", file_name=name, is_retryable=transient
+    )
 
 
 def _describe(exc: BaseException) -> str:

@@ -403,15 +403,14 @@ class FolderFeed:
             objects += sum(bundle.object_count for bundle in batch)
         return taken, False
 
-    async def bundles(self, head: Sequence[Bundle]) -> AsyncIterator[Bundle]:
-        """`head`, then every bundle still to come; at the end, raise if a sidecar is broken."""
-        for bundle in head:
-            yield bundle
-        self._start_check()  # the first posts are queued: the check no longer delays them
+    async def batches(self, head: Sequence[Bundle]) -> AsyncIterator[Sequence[Bundle]]:
+        """`head`, then every batch still to come; at the end, raise if a sidecar is broken."""
+        if head:
+            yield head
+        self._start_check()  # the first posts are under way: the check no longer delays them
         assert self._receive is not None
         async for batch in self._receive:
-            for bundle in batch:
-                yield bundle
+            yield batch
         self._raise_stream_error()
         await self.wait_checked()
 

@@ -319,23 +319,18 @@ class PipelineStats:
 
     in_flight: int = 0
     max_in_flight: int = 0
-    max_queued: int = 0
     sessions_opened: int = 0
     open_sessions: int = 0
     max_open_sessions: int = 0
 
     def job_started(self) -> None:
-        """A worker took a bundle off the queue."""
+        """A worker took a bundle from the supply."""
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
 
     def job_finished(self) -> None:
         """A worker finished a bundle."""
         self.in_flight -= 1
-
-    def queued(self, count: int) -> None:
-        """The queue holds `count` bundles."""
-        self.max_queued = max(self.max_queued, count)
 
     def session_opened(self) -> None:
         """A session was created."""

@@ -1,11 +1,12 @@
-"""The session path: a fixed pool of workers posts bundles to S3 from a bounded queue.
+"""The session path: a fixed pool of workers posts bundles to S3, each taking the next bundle itself.
 
-One producer (the calling task) assigns each bundle to the current session, rolling over to a new one
-at the per-session object limit, before the session expires, and (for in-memory uploads) when a name
-repeats, since the server pairs and stores objects by name. Bundles travel through a memory object
-stream whose buffer is as small as the worker pool, so memory grows with concurrency, never with the
-number of files. A retired session is closed as soon as its last bundle is done; on any error or
-cancellation every session still open is closed in a shielded scope with a time budget.
+A free worker takes the next bundle from the shared supply (`BundleIntake`: no queue in between) and
+assigns it to the current session, in supply order; the session rolls over to a new one at the
+per-session object limit, before it expires, and (for in-memory uploads) when a name repeats, since the
+server pairs and stores objects by name. Sessions are opened by one worker at a time, and a bundle is
+never assigned while one is being opened. Memory grows with concurrency and one batch of the supply,
+never with the number of files. A retired session is closed as soon as its last bundle is done; on any
+error or cancellation every session still open is closed in a shielded scope with a time budget.
 
 Storage posts are retried for as long as their session takes posts and the upload's deadline allows
 (`PersistentRetry`); what still failed transiently is posted once more when the session's last bundle is
@@ -21,7 +22,7 @@ afterwards as itself, never wrapped in an ExceptionGroup.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from collections.abc import AsyncIterable, Iterable, Sequence
 from datetime import timezone
 from typing import TYPE_CHECKING
 from uuid import UUID
@@ -32,6 +33,7 @@ import attrs
 from deepset_cloud._http.storage import PresignedPost
 from deepset_cloud._progress import ProgressBar
 from deepset_cloud._retry import RetryPolicy
+from deepset_cloud._upload.intake import BundleIntake
 from deepset_cloud._upload.options import (
     Bundle,
     PipelineStats,
@@ -47,7 +49,6 @@ from deepset_cloud.models import UploadSession, UploadSessionStatusEnum, WriteMo
 
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
-    from anyio.streams.memory import MemoryObjectReceiveStream
 
     from deepset_cloud._http.storage import StorageClient
 
@@ -92,12 +93,6 @@ _RETRY_EXPIRY_MARGIN_S = 60.0
 # session open; it expires unused and loses nothing).
 _CREATE_TRIES = 3
 _SESSION_LOOKUP_PAGES = 50
-
-
-@attrs.frozen(slots=True)
-class _Job:
-    bundle: Bundle
-    slot: SessionSlot
 
 
 class SessionUploader:
@@ -154,9 +149,11 @@ class SessionUploader:
         self._breaker = StorageBreaker(settings.storage_stall_limit_s)
         self._deadline: float | None = None
         self._poster = BundlePoster(tally, progress)
+        self._assigning = anyio.Lock()  # held while a session is opened for the next bundle
+        self._idle_workers = 0
 
-    async def run(self, bundles: Iterable[Bundle] | AsyncIterable[Bundle]) -> list[SessionSlot]:
-        """Upload every bundle; return the sessions used, in order, all closed.
+    async def run(self, bundles: Iterable[Bundle] | AsyncIterable[Sequence[Bundle]]) -> list[SessionSlot]:
+        """Upload every bundle (an async iterable gives them in batches); return the sessions used, closed.
 
         Raises:
             DeepsetCloudError: a session could not be created or closed (after every open one was closed).
@@ -177,28 +174,13 @@ class SessionUploader:
             raise self._fatal
         return self._slots
 
-    async def _run_workers(self, bundles: Iterable[Bundle] | AsyncIterable[Bundle]) -> None:
+    async def _run_workers(self, bundles: Iterable[Bundle] | AsyncIterable[Sequence[Bundle]]) -> None:
+        intake = BundleIntake(bundles)
+        self._idle_workers = 0
         async with anyio.create_task_group() as task_group:
             self._task_group = task_group
-            send, receive = anyio.create_memory_object_stream[_Job](max_buffer_size=self._concurrency)
-            async with receive:
-                for _ in range(self._concurrency):
-                    task_group.start_soon(self._worker, receive.clone())
-            try:
-                async with send:
-                    async for bundle in _each(bundles):
-                        slot = await self._slot_for(bundle)
-                        job = _Job(bundle, slot)
-                        try:
-                            # No checkpoint while there is room: a send is a few list operations.
-                            send.send_nowait(job)
-                        except anyio.WouldBlock:
-                            await send.send(job)
-                        self._stats.queued(send.statistics().current_buffer_used)
-            except Exception as exc:
-                self._fail(exc)
-            if self._current is not None:
-                self._retire(self._current)
+            for _ in range(self._concurrency):
+                task_group.start_soon(self._worker, intake)
 
     @property
     def session_ids(self) -> tuple[UUID, ...]:
@@ -213,19 +195,36 @@ class SessionUploader:
         self._task_group.cancel_scope.cancel()
 
     async def _slot_for(self, bundle: Bundle) -> SessionSlot:
+        """The session `bundle` goes to (counted in it); opens one when needed, one worker at a time."""
+        async with self._assigning:
+            slot = self._current
+            names = (bundle.file.name,) if bundle.sidecar is None else (bundle.file.name, bundle.sidecar.name)
+            if slot is not None and slot.objects > 0 and self._must_roll_over(slot, bundle, names):
+                self._retire(slot)
+                slot = None
+            if slot is None:
+                slot = await self._open_session()
+                self._current = slot
+            self._assign(slot, bundle, names)
+            return slot
+
+    def _slot_nowait(self, bundle: Bundle) -> SessionSlot | None:
+        """The current session if `bundle` fits into it (counted in it), else None: see `_slot_for`."""
         slot = self._current
+        if slot is None or self._assigning.locked():  # a worker is opening a session: keep the order
+            return None
         names = (bundle.file.name,) if bundle.sidecar is None else (bundle.file.name, bundle.sidecar.name)
-        if slot is not None and slot.objects > 0 and self._must_roll_over(slot, bundle, names):
-            self._retire(slot)
-            slot = None
-        if slot is None:
-            slot = await self._open_session()
-            self._current = slot
+        if slot.objects > 0 and self._must_roll_over(slot, bundle, names):
+            return None
+        self._assign(slot, bundle, names)
+        return slot
+
+    @staticmethod
+    def _assign(slot: SessionSlot, bundle: Bundle, names: tuple[str, ...]) -> None:
         slot.objects += bundle.object_count
         slot.outstanding += 1
         if slot.names is not None:
             slot.names.update(names)
-        return slot
 
     def _must_roll_over(self, slot: SessionSlot, bundle: Bundle, names: tuple[str, ...]) -> bool:
         if slot.objects + bundle.object_count > self._settings.max_files_per_session:
@@ -395,56 +394,36 @@ class SessionUploader:
                 except Exception as exc:
                     logger.warning("Could not close upload session %s: %s", slot.session.session_id, exc)
 
-    async def _worker(self, receive: MemoryObjectReceiveStream[_Job]) -> None:
-        async with receive:
-            while (job := await _next_job(receive)) is not None:
-                self._stats.job_started()
-                try:
-                    await self._upload_bundle(job)
-                except Exception as exc:  # a bug, not a per-file error: stop everything
-                    self._fail(exc)
-                finally:
-                    self._stats.job_finished()
-                    slot = job.slot
-                    slot.outstanding -= 1
-                    if slot.retired and slot.outstanding == 0:
-                        slot.drained.set()
-
-    async def _upload_bundle(self, job: _Job) -> None:
-        slot = job.slot
-        # The sidecar goes first: a file is never stored without the metadata it was meant to have.
-        failure = await self._poster.post(slot.poster, job.bundle)
-        if failure is None:
-            slot.raw_uploaded += 1
-        elif failure.transient:
-            slot.requeued.append(failure)  # posted once more before the session closes
-        else:
-            self._poster.settle(failure)
-
-
-async def _each(bundles: Iterable[Bundle] | AsyncIterable[Bundle]) -> AsyncIterator[Bundle]:
-    """The bundles of a list or generator, or of a folder that is still being listed."""
-    if isinstance(bundles, AsyncIterable):
-        async for bundle in bundles:
-            yield bundle
-    else:
-        for bundle in bundles:
-            yield bundle
-
-
-async def _next_job(receive: MemoryObjectReceiveStream[_Job]) -> _Job | None:
-    """Return the next job, or None once the producer is done and the queue is empty.
-
-    A queued job is taken without a checkpoint (anyio's `receive` always yields to the event loop
-    first, a whole loop iteration per job); the worker yields anyway while it posts.
-    """
-    try:
-        return receive.receive_nowait()
-    except anyio.WouldBlock:
-        pass
-    except anyio.EndOfStream:
-        return None
-    try:
-        return await receive.receive()
-    except anyio.EndOfStream:
-        return None
+    async def _worker(self, intake: BundleIntake) -> None:
+        """Take bundles until the supply is used up; the last worker to finish retires the session."""
+        poster = self._poster
+        stats = self._stats
+        while True:
+            try:
+                bundle = intake.next_nowait() or await intake.next()
+                if bundle is None:
+                    break
+                slot = self._slot_nowait(bundle) or await self._slot_for(bundle)
+            except Exception as exc:  # the supply failed, or a session could not be opened
+                self._fail(exc)
+                return
+            stats.job_started()
+            try:
+                # The sidecar goes first: a file is never stored without the metadata it was meant to have.
+                failure = await poster.post(slot.poster, bundle)
+                if failure is None:
+                    slot.raw_uploaded += 1
+                elif failure.transient:
+                    slot.requeued.append(failure)  # posted once more before the session closes
+                else:
+                    poster.settle(failure)
+            except Exception as exc:  # a bug, not a per-file error: stop everything
+                self._fail(exc)
+            finally:
+                stats.job_finished()
+                slot.outstanding -= 1
+                if slot.retired and slot.outstanding == 0:
+                    slot.drained.set()
+        self._idle_workers += 1
+        if self._idle_workers == self._concurrency and self._current is not None:
+            self._retire(self._current)  # no worker takes or assigns a bundle anymore
