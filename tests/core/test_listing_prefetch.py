@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 
 from deepset_cloud import AsyncClient, Client, RetryPolicy
-from deepset_cloud.errors import AuthenticationError
+from deepset_cloud.errors import AuthenticationError, OperationTimeoutError
 from tests.fake_server import FakeServer, json_response
 from tests.support import poll_until
 
@@ -141,6 +141,20 @@ async def test_an_error_of_the_next_page_reaches_the_caller_after_the_pages_befo
         with pytest.raises(AuthenticationError):
             await listing.__anext__()
     assert received == [2]
+    assert len(server.requests) == 2
+
+
+async def test_a_page_fetched_ahead_is_not_handed_over_after_the_timeout() -> None:
+    pages = Pages(6)
+    async with FakeServer(pages) as server, AsyncClient("k", server.api_url, "ws") as client:
+        started = anyio.current_time()
+        listing = client.list_files(batch_size=2, timeout_s=0.5)
+        await listing.__anext__()
+        await poll_until(lambda: _true(len(server.requests) == 2 and ahead_tasks() == []), what="page 2")
+        # The caller takes its time with page 1 (the subject of this test, not a synchronisation).
+        await poll_until(lambda: _true(anyio.current_time() > started + 0.5), what="the deadline")
+        with pytest.raises(OperationTimeoutError, match=r"timeout_s=0\.5"):
+            await listing.__anext__()
     assert len(server.requests) == 2
 
 

@@ -51,8 +51,16 @@ class _Budget:
             with anyio.move_on_after(remaining) as scope:
                 return await fetch()
             assert scope.cancelled_caught
+        raise self._spent()
+
+    def check(self) -> None:
+        """Raise if the time is up (e.g. before handing over a page fetched ahead)."""
+        if self._deadline is not None and anyio.current_time() >= self._deadline:
+            raise self._spent()
+
+    def _spent(self) -> OperationTimeoutError:
         assert self._timeout_s is not None  # a deadline is only set from a timeout
-        raise OperationTimeoutError(
+        return OperationTimeoutError(
             f"{self._what} did not finish within timeout_s={self._timeout_s:g} s", timeout_s=self._timeout_s
         )
 
@@ -130,6 +138,7 @@ async def iterate_file_pages(
             if ahead is None:  # the page's cursor could not be read before structuring it
                 data = await fetch(after)
             else:
+                budget.check()  # time is up even if the page ahead has arrived, as if it were fetched now
                 data = await ahead
                 ahead = None
     finally:
