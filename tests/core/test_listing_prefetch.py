@@ -14,10 +14,11 @@ import anyio
 import pytest
 from aiohttp import web
 
-from deepset_cloud import AsyncClient, Client, RetryPolicy
+from deepset_cloud import AsyncClient, Client, DeepsetCloudFile, RetryPolicy
+from deepset_cloud.emulator import ThreadedEmulator
 from deepset_cloud.errors import AuthenticationError, OperationTimeoutError
 from tests.fake_server import FakeServer, json_response
-from tests.support import poll_until
+from tests.support import poll_until, wait_until
 
 pytestmark = pytest.mark.anyio
 
@@ -85,6 +86,24 @@ async def test_the_next_request_is_sent_before_the_caller_asks_for_it() -> None:
     second = server.requests[1].query
     assert second["after_value"] == "2024-02-03T07:58:55.730474+00:00"  # isoformat() of an aware datetime
     assert second["after_file_id"] == pages.items[1]["file_id"]
+
+
+async def test_the_next_request_is_on_the_wire_before_the_page_is_handed_over(
+    deepset_emulator: ThreadedEmulator, deepset_workspace: str
+) -> None:
+    async with AsyncClient(deepset_emulator.api_key, deepset_emulator.api_url, deepset_workspace) as client:
+        texts = [DeepsetCloudFile(text=str(index), name=f"f{index}.txt") for index in range(5)]
+        await client.upload_texts(texts, show_progress=False)
+        before = deepset_emulator.stats()["requests"].get("list_files", 0)
+        listing = client.list_files(batch_size=2)
+        await listing.__anext__()
+        # This loop is not given back from here on: only a request already sent reaches the emulator (whose
+        # loop runs in its own thread).
+        wait_until(
+            lambda: deepset_emulator.stats()["requests"].get("list_files", 0) == before + 2,
+            what="the request for page 2 to arrive",
+        )
+        await listing.aclose()
 
 
 @pytest.mark.parametrize("close", ["aclosing", "break"])

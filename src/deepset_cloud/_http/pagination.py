@@ -117,8 +117,10 @@ async def iterate_file_pages(
         while True:
             cursor = file_page_cursor(data)
             if cursor is not None and cursor != after:
-                # The next request goes out now; this page is structured and consumed meanwhile.
+                # The next request goes out now (one loop turn puts it on the wire, else the task would
+                # start only when this one next waits); this page is structured and consumed meanwhile.
                 ahead = asyncio.create_task(fetch(cursor))
+                await asyncio.sleep(0)
             page = structure_file_page(data)
             if not page.data:
                 return
