@@ -161,3 +161,23 @@ async def test_a_restart_removes_blobs_left_by_a_crash_and_keeps_the_rest(
     second = Api(http, deepset_make_emulator(data_dir=data_dir), "ws")
     assert not orphan.exists()
     assert (await second.call("GET", f"files/{file_id}")).body == large
+
+
+async def test_a_second_emulator_on_a_data_dir_in_use_fails_to_start_and_the_first_keeps_serving(
+    http: aiohttp.ClientSession, deepset_make_emulator: Callable[..., ThreadedEmulator], tmp_path: Path
+) -> None:
+    import sqlite3
+
+    from deepset_cloud.emulator import Emulator, EmulatorConfig
+
+    data_dir = tmp_path / "shared"
+    first = Api(http, deepset_make_emulator(data_dir=data_dir), "ws")
+    spool_leftover = (
+        data_dir / "spool" / "in-flight.part"
+    )  # the first one's; a second start must not touch it
+    spool_leftover.write_bytes(b"x")
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        await Emulator(EmulatorConfig(data_dir=data_dir)).start()
+    assert spool_leftover.exists()
+    assert (await first.upload("still.txt", b"served", {})).status == 201
+    assert [item["name"] for item in await first.list_all()] == ["still.txt"]

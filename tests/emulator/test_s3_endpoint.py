@@ -298,3 +298,35 @@ async def test_stopping_with_a_large_post_in_flight_leaves_no_spool_file(
         writer.close()
         with contextlib.suppress(ConnectionError):
             await writer.wait_closed()
+
+
+async def test_posts_the_server_answers_directly_and_through_the_application_answer_alike(api: Api) -> None:
+    """A POST to exactly the bucket URL skips the router; one with a query string or `Expect` does not."""
+    session = await api.create_session()
+    config = session["aws_prefixed_request_config"]
+    ways: dict[str, dict[str, Any]] = {
+        "direct": {},
+        "query": {"url": config["url"] + "?upload=1"},
+        "expect": {"expect100": True},
+    }
+    before = api.emulator.stats()
+    tampered = {**config["fields"], "x-amz-signature": "0" * 64}
+    answers = []
+    for way, options in ways.items():
+        url = options.get("url", config["url"])
+        extra = {k: v for k, v in options.items() if k != "url"}
+        for fields, name in ((config["fields"], f"{way}.txt"), (tampered, f"bad-{way}.txt")):
+            form = aiohttp.FormData(quote_fields=True)
+            for key, value in fields.items():
+                form.add_field(key, value)
+            form.add_field("file", b"x", filename=name, content_type="text/plain")
+            reply = await api.raw("POST", url, data=form, headers=api.auth, **extra)
+            code = _xml_code(reply) if reply.status != 204 else ""
+            message = reply.text.split("<Message>")[1].split("</Message>")[0] if code else ""
+            answers.append((reply.status, code, message))
+    assert answers == [(204, "", ""), (403, "SignatureDoesNotMatch", answers[1][2])] * 3
+    after = api.emulator.stats()
+    assert after["requests"]["s3_post"] == before["requests"].get("s3_post", 0) + 6
+    assert after["s3_requests_with_authorization"] == before["s3_requests_with_authorization"] + 6
+    assert after["s3_objects_received"] == before["s3_objects_received"] + 3
+    assert sorted(await _object_names(api, session)) == ["direct.txt", "expect.txt", "query.txt"]

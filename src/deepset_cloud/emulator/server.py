@@ -15,7 +15,7 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 from deepset_cloud.emulator.clock import Clock, SystemClock
 from deepset_cloud.emulator.config import EmulatorConfig, evolve_config
 from deepset_cloud.emulator.http.admin import config_as_dict, fault_specs_from_json, reset_state
-from deepset_cloud.emulator.http.app import make_app
+from deepset_cloud.emulator.http.app import make_app, serve_storage_posts_directly
 from deepset_cloud.emulator.state import S3_PREFIX, EmulatorState
 
 __all__ = ["Emulator", "ThreadedEmulator"]
@@ -76,6 +76,8 @@ class Emulator:
         runner = web.AppRunner(make_app(state), access_log=None, handle_signals=False, shutdown_timeout=2.0)
         try:
             await runner.setup()
+            assert runner.server is not None  # set up
+            serve_storage_posts_directly(runner.server, state)
             site = web.TCPSite(runner, self.host, self.port, backlog=1024)
             await site.start()
         except BaseException:

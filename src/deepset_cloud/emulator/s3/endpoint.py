@@ -25,7 +25,7 @@ from deepset_cloud.emulator.state import STATE, EmulatorState
 from deepset_cloud.emulator.storage.blobs import INLINE_MAX_BYTES
 from deepset_cloud.emulator.storage.records import META_SUFFIX, SessionFullError
 
-__all__ = ["s3_post"]
+__all__ = ["s3_post", "storage_post"]
 
 _MAX_FIELD_BYTES = 64 * 1024
 _POST_RESPONSE = (
@@ -36,7 +36,11 @@ _POST_RESPONSE = (
 
 async def s3_post(request: web.Request) -> web.StreamResponse:
     """`POST /_s3/user-files-upload/`: store the `file` part under the signed key prefix; 204 No Content."""
-    state = request.app[STATE]
+    return await storage_post(request.app[STATE], request)
+
+
+async def storage_post(state: EmulatorState, request: web.Request) -> web.StreamResponse:
+    """`s3_post` for the emulator `state` (the server's short path calls it without the router)."""
     store = state.store
     max_bytes = state.config.max_object_bytes
     shard_dir, shard = store.blobs.next_shard()
