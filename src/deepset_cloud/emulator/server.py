@@ -16,6 +16,7 @@ from deepset_cloud.emulator.clock import Clock, SystemClock
 from deepset_cloud.emulator.config import EmulatorConfig, evolve_config
 from deepset_cloud.emulator.http.admin import config_as_dict, fault_specs_from_json, reset_state
 from deepset_cloud.emulator.http.app import make_app, serve_storage_posts_directly
+from deepset_cloud.emulator.s3.fast_path import FastPathProtocol
 from deepset_cloud.emulator.state import S3_PREFIX, EmulatorState
 
 __all__ = ["Emulator", "ThreadedEmulator"]
@@ -40,6 +41,8 @@ class Emulator:
         self.port = port
         self._state: EmulatorState | None = None
         self._runner: web.AppRunner | None = None
+        self._listener: asyncio.Server | None = None
+        self._connections: set[FastPathProtocol] = set()
         self._sweeper: asyncio.Task[None] | None = None
 
     @property
@@ -74,21 +77,23 @@ class Emulator:
         """Open the data dir, resume pending ingestion and start listening."""
         state = EmulatorState(self._config, self.clock)
         runner = web.AppRunner(make_app(state), access_log=None, handle_signals=False, shutdown_timeout=2.0)
+        loop = asyncio.get_running_loop()
+        connections = self._connections
         try:
             await runner.setup()
-            assert runner.server is not None  # set up
-            serve_storage_posts_directly(runner.server, state)
-            site = web.TCPSite(runner, self.host, self.port, backlog=1024)
-            await site.start()
+            server = runner.server
+            assert server is not None  # set up
+            serve_storage_posts_directly(server, state)
+            # Connections start on the fast path, which hands anything but a plain storage post to aiohttp.
+            listener = await loop.create_server(
+                lambda: FastPathProtocol(state, server, connections), self.host, self.port, backlog=1024
+            )
         except BaseException:
             await runner.cleanup()
             state.store.close()
             raise
-        for address in runner.addresses:
-            if isinstance(address, tuple):
-                self.port = int(address[1])
-                break
-        self._state, self._runner = state, runner
+        self.port = int(listener.sockets[0].getsockname()[1])
+        self._state, self._runner, self._listener = state, runner, listener
         state.ingestor.resume(state.config.ingest_delay_s)
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep_expired(state))
 
@@ -110,8 +115,13 @@ class Emulator:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
             self._sweeper = None
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()  # no new connections
+        for connection in list(self._connections):
+            connection.close()
         if runner is not None:
-            await runner.cleanup()
+            await runner.cleanup()  # closes the connections handed to aiohttp
         if state is not None:
             await state.ingestor.aclose()
             state.store.close()

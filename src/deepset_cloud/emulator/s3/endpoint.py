@@ -11,6 +11,7 @@ import contextlib
 import os
 from xml.sax.saxutils import escape
 
+import attrs
 from aiohttp import web
 
 from deepset_cloud.emulator.s3.multipart import FilePart, MultipartError, PartTooLarge, parse_multipart
@@ -25,9 +26,9 @@ from deepset_cloud.emulator.state import STATE, EmulatorState
 from deepset_cloud.emulator.storage.blobs import INLINE_MAX_BYTES
 from deepset_cloud.emulator.storage.records import META_SUFFIX, SessionFullError
 
-__all__ = ["s3_post", "storage_post"]
+__all__ = ["MAX_FIELD_BYTES", "Accepted", "accept_object", "post_response_xml", "s3_post", "storage_post"]
 
-_MAX_FIELD_BYTES = 64 * 1024
+MAX_FIELD_BYTES = 64 * 1024
 _POST_RESPONSE = (
     '<?xml version="1.0" encoding="UTF-8"?>\n<PostResponse><Location>{location}</Location>'
     '<Bucket>user-files-upload</Bucket><Key>{key}</Key><ETag>"emulated"</ETag></PostResponse>'
@@ -50,7 +51,7 @@ async def storage_post(state: EmulatorState, request: web.Request) -> web.Stream
             request.headers.get("Content-Type", ""),
             spool_dir=shard_dir,
             max_file_bytes=max_bytes,
-            max_field_bytes=_MAX_FIELD_BYTES,
+            max_field_bytes=MAX_FIELD_BYTES,
             memory_file_bytes=INLINE_MAX_BYTES,
             content_length=request.content_length,
         )
@@ -66,7 +67,7 @@ async def storage_post(state: EmulatorState, request: web.Request) -> web.Stream
         if form.fields_after_files:  # S3 ignores fields after the file: a client bug worth reporting
             message = "The file part must be the last part of the form; fields after it would be ignored."
             raise S3Error("InvalidArgument", message, 400)
-        response = _store_object(state, request, form.fields, form.files, shard)
+        accepted = accept_object(state, form.fields, form.files, shard)
     except BaseException as exc:
         for part in form.files:  # nothing of a rejected post stays in the blob folder
             if part.path is not None:  # None: kept in memory (parse_multipart's memory_file_bytes)
@@ -76,16 +77,34 @@ async def storage_post(state: EmulatorState, request: web.Request) -> web.Stream
             return s3_error_response(exc, request.path)
         raise
     await store.committed()  # acknowledge only what a crash cannot take back
-    return response
+    if accepted.status == 201:
+        location = f"{request.scheme}://{request.host}{request.path}{accepted.key}"
+        body = post_response_xml(location, accepted.key)
+        return web.Response(status=201, text=body, content_type="application/xml")
+    return web.Response(status=accepted.status)
 
 
-def _store_object(
-    state: EmulatorState,
-    request: web.Request,
-    field_list: list[tuple[str, str]],
-    files: list[FilePart],
-    shard: str,
-) -> web.StreamResponse:
+@attrs.frozen
+class Accepted:
+    """A stored object: its full key and the status S3 answers with (`success_action_status`)."""
+
+    key: str
+    status: int
+
+
+def post_response_xml(location: str, key: str) -> str:
+    """The XML body S3 answers a post with when `success_action_status` is 201."""
+    return _POST_RESPONSE.format(location=escape(location), key=escape(key))
+
+
+def accept_object(
+    state: EmulatorState, field_list: list[tuple[str, str]], files: list[FilePart], shard: str
+) -> Accepted:
+    """Check a parsed post against its policy and session and store its object (not yet committed).
+
+    Raises:
+        S3Error: The post is refused; nothing was stored.
+    """
     if len(files) != 1 or files[0].field_name != "file":
         raise S3Error(
             "InvalidArgument",
@@ -142,8 +161,4 @@ def _store_object(
         store.blobs.delete([replaced])
     state.stats.s3_objects_received += 1
     success = fields.get("success_action_status")
-    if success == "201":
-        location = f"{request.scheme}://{request.host}{request.path}{key}"
-        body = _POST_RESPONSE.format(location=escape(location), key=escape(key))
-        return web.Response(status=201, text=body, content_type="application/xml")
-    return web.Response(status=200 if success == "200" else 204)
+    return Accepted(key, 201 if success == "201" else 200 if success == "200" else 204)

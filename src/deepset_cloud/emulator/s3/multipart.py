@@ -38,6 +38,7 @@ from deepset_cloud.emulator.s3.multipart_types import FilePart, ParsedForm, Part
 
 __all__ = [
     "BUFFERED_BODY_BYTES",
+    "MAX_PARTS",
     "FilePart",
     "MultipartError",
     "ParsedForm",
@@ -51,6 +52,8 @@ _MAX_DELIMITER_PADDING = 256
 
 # Bodies up to this size (with a Content-Length) are read whole and parsed in one go (`multipart_buffered`).
 BUFFERED_BODY_BYTES = 256 * 1024
+MAX_PARTS = 64
+"""The default limit on the parts of one form."""
 
 _OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
@@ -103,7 +106,7 @@ async def parse_multipart(
     spool_dir: Path | str,
     max_file_bytes: int,
     max_field_bytes: int = 1 << 20,
-    max_parts: int = 64,
+    max_parts: int = MAX_PARTS,
     memory_file_bytes: int = 0,
     content_length: int | None = None,
 ) -> ParsedForm:

@@ -71,15 +71,21 @@ class Database:
         Raises:
             sqlite3.Error: The commit failed; the writes are not acknowledged.
         """
+        waiter = self.commit_waiter()
+        if waiter is not None:
+            await waiter
+
+    def commit_waiter(self) -> asyncio.Future[None] | None:
+        """`committed()` as a future (None: nothing to wait for), for callers that are not coroutines."""
         if not self.db.in_transaction:
-            return
+            return None
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[None] = loop.create_future()
         self._commit_waiters.append(waiter)
         if not self._commit_soon:
             self._commit_soon = True
             loop.call_soon(self.flush)
-        await waiter
+        return waiter
 
     def flush(self) -> None:
         """Commit whatever is pending now and wake everyone waiting in `committed()`."""
