@@ -257,3 +257,16 @@ async def test_plain_posts_never_reach_aiohttp(
         assert expecting.status == 204
     assert handled == ["POST", "POST"]
     assert sorted(await _names(own, session)) == ["0.txt", "1.txt", "2.txt", "e.txt"]
+
+
+@pytest.mark.parametrize("header", [b"X-Odd: a\x00b", b"X-Odd: a\rb", b"X-Odd: a\nb"])
+async def test_a_head_with_control_characters_gets_aiohttps_answer(
+    api: Api, connection: tuple[asyncio.StreamReader, asyncio.StreamWriter], header: bytes
+) -> None:
+    reader, writer = connection
+    session = await api.create_session()
+    post = _post(api, session, "odd.txt")
+    writer.write(post.replace(b"\r\n", b"\r\n" + header + b"\r\n", 1))
+    answer = await _read_answer(reader)
+    assert answer.status == 400
+    assert await _names(api, session) == []

@@ -16,6 +16,7 @@ from aiohttp, and each answer on it keeps the order of its request.
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import time
 from email.utils import formatdate
@@ -37,6 +38,7 @@ _METHOD_AND_BUCKET = b"POST " + S3_PREFIX.rstrip("/").encode()
 _REQUEST_LINES = frozenset(
     {b"POST " + S3_PREFIX.encode() + b" HTTP/1.1", b"POST " + S3_PREFIX.rstrip("/").encode() + b" HTTP/1.1"}
 )
+_ODD_HEAD_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n")
 _MAX_HEAD_BYTES = 16 * 1024
 _MAX_BODY_BYTES = 128 * 1024
 _MAX_BUFFERED_BYTES = 1 << 20  # read no further while this much waits (a client pipelining far ahead)
@@ -89,14 +91,17 @@ def _parse_head(buffer: bytearray) -> _Head | None:
         if len(buffer) >= _MAX_HEAD_BYTES or buffer.count(b"\n") != buffer.count(b"\r\n"):
             raise _HandOver  # a huge head, or lines ended by a bare LF: aiohttp's parser decides
         return None
-    lines = bytes(buffer[:end]).split(b"\r\n")
+    head = bytes(buffer[:end])
+    if _ODD_HEAD_BYTES.search(head):
+        raise _HandOver  # control characters, bare CR or LF: aiohttp's parser refuses or decides
+    lines = head.split(b"\r\n")
     if lines[0] not in _REQUEST_LINES:
         raise _HandOver
     headers: dict[bytes, bytes] = {}
     for line in lines[1:]:
         name, colon, value = line.partition(b":")
-        if not colon or b"\n" in line or name != name.strip() or not name:
-            raise _HandOver  # folded, malformed or bare-LF lines
+        if not colon or name != name.strip() or not name:
+            raise _HandOver  # folded or malformed lines
         name = name.lower()
         if name in headers or name in _HANDED_OVER_HEADERS:
             raise _HandOver  # a repeated header is ambiguous; the others change the framing
