@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import statistics
@@ -105,9 +106,16 @@ class Bench:
     """The emulator, the temp folder and the child runs of one matrix."""
 
     def __init__(
-        self, workdir: Path, api_url: str, server_pid: int, client_cores: set[int], size: int
+        self,
+        workdir: Path,
+        api_url: str,
+        server_pid: int,
+        client_cores: set[int],
+        size: int,
+        sources: dict[str, str] | None = None,
     ) -> None:
         self.workdir = workdir
+        self.sources = sources or {}
         self.size = size
         self.api_url = api_url
         self.server_pid = server_pid
@@ -119,6 +127,11 @@ class Bench:
     def child(self, task: str, contender: str, workspace: str, *extra: str) -> dict[str, Any]:
         self._runs += 1
         result = self.workdir / f"result-{self._runs}.json"
+        env = _child_env(self.home)
+        # `async:main` is this SDK's async API from the tree given as `--src main=PATH`.
+        contender, _, source = contender.partition(":")
+        if source:
+            env["PYTHONPATH"] = os.pathsep.join((self.sources[source], env["PYTHONPATH"]))
         command = [
             sys.executable,
             "-m",
@@ -130,7 +143,7 @@ class Bench:
             "--api-url",
             self.api_url,
             "--workspace",
-            workspace,
+            workspace_name(workspace),
             "--server-pid",
             str(self.server_pid),
             *extra,
@@ -141,7 +154,7 @@ class Bench:
             completed = subprocess.run(
                 command,
                 cwd=self.home,
-                env=_child_env(self.home),
+                env=env,
                 stdout=sink,
                 stderr=sink,
                 timeout=900,
@@ -164,6 +177,11 @@ class Bench:
     def reset(self) -> None:
         """Forget every workspace, file and blob (keeps the store small and every run alike)."""
         self.admin("POST", "reset")
+
+
+def workspace_name(label: str) -> str:
+    """A workspace name made of a row's and a contender's labels (which may hold `:` or `@`)."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", label)
 
 
 def _run_of(contender: str, data: dict[str, Any], **extra: Any) -> Run:
@@ -194,7 +212,10 @@ def last_ingested_at(api_url: str, workspace: str) -> float:
     from deepset_cloud.sync_client import files
 
     newest = 0.0
-    for page in files.list_files(api_key=API_KEY, api_url=api_url, workspace_name=workspace, batch_size=1000):
+    pages = files.list_files(
+        api_key=API_KEY, api_url=api_url, workspace_name=workspace_name(workspace), batch_size=1000
+    )
+    for page in pages:
         for file in page:
             newest = max(newest, file.created_at.timestamp())
     return newest
@@ -487,6 +508,8 @@ def _ratio_lines(row: Row, by_contender: dict[str, list[Run]]) -> list[str]:
     if not any(mine in by_contender and theirs in by_contender for mine, theirs in pairs):
         first, *others = by_contender  # custom contenders: each against the first
         pairs = [(other, first) for other in others]
+    # A/B of source trees: `async` against `async:main`.
+    pairs += [(name.partition(":")[0], name) for name in by_contender if ":" in name]
     name, value, _higher = _metric(row)
     lines = []
     for mine, theirs in pairs:
@@ -525,6 +548,14 @@ def build_parser() -> argparse.ArgumentParser:
     add(
         "--contenders",
         help="replace every row's contenders, e.g. `async@10,async@32,bare` (`@N`: posts in flight)",
+    )
+    add(
+        "--src",
+        action="append",
+        default=[],
+        metavar="LABEL=PATH",
+        help="a source tree for contenders named `CONTENDER:LABEL` (A/B of two trees in one run, e.g. "
+        "`--src main=/work/main/src --contenders async,async:main`)",
     )
     add("--size", type=int, default=1024, help="bytes per file (default %(default)s)")
     add(
@@ -670,7 +701,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         with server_process(command, workdir / "emulator.log", cpus=server_cores) as server:
-            bench = Bench(workdir, server.url, server.pid, client_cores, args.size)
+            sources = dict(spec.split("=", 1) for spec in args.src)
+            bench = Bench(workdir, server.url, server.pid, client_cores, args.size, sources)
             uploads = [row for row in rows if row.task == "upload" and row.key.startswith("upload-")]
             run_upload_rows(bench, uploads, report)
             for row in rows:
