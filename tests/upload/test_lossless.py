@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from deepset_cloud._http.storage import S3Timeouts
 from deepset_cloud.emulator import ThreadedEmulator
 from deepset_cloud.errors import ConflictError, ServerError, UploadError
 from deepset_cloud.models import DeepsetCloudFile, UploadSessionStatusEnum, WriteMode
@@ -65,6 +66,22 @@ async def test_what_fails_after_the_requeue_is_exactly_what_is_missing(
     assert report.failed  # 1 in 4 objects fails both posts: some files are missing ...
     assert failed_files == set(expected) - stored  # ... and the report names exactly those
     assert report.successful_upload_count + report.failed_upload_count == report.total_files
+
+
+async def test_a_post_left_unanswered_is_posted_again_after_its_read_timeout(
+    harness: Harness, tmp_path: Path
+) -> None:
+    expected = write_tree(tmp_path, 30, meta_every=3)
+    harness.emulator.set_faults([{"route": "s3_post", "latency_s": 3600, "count": 3}])  # never answered
+
+    report = await harness.upload_paths(
+        [tmp_path], settings=harness.settings(s3_timeouts=S3Timeouts(connect_s=0.1, read_s=0.2))
+    )
+
+    harness.emulator.clear_faults()
+    assert report.failed == ()
+    assert report.successful_upload_count == 40
+    assert {file.name: file.meta for file in await harness.files()} == expected
 
 
 async def test_dead_storage_endpoint_ends_the_upload_with_a_report(

@@ -41,6 +41,7 @@ from deepset_cloud.errors import UploadError
 __all__ = [
     "INLINE_READ_BYTES",
     "STREAM_THRESHOLD_BYTES",
+    "AnswerDeadlines",
     "MultipartTemplate",
     "ObjectReader",
     "PresignedPost",
@@ -153,16 +154,74 @@ def s3_upload_error(
 
 @attrs.frozen(kw_only=True)
 class S3Timeouts:
-    """Timeouts of one S3 post. Streamed bodies get no read timeout: S3 answers only after the last byte."""
+    """Timeouts of one S3 post. Streamed bodies get no read timeout: S3 answers only after the last byte.
+
+    Attributes:
+        connect_s: the longest wait for a new connection.
+        read_s: the longest wait for the answer to a body sent whole. From Python 3.11 on it is counted
+            from the post's start, on top of `connect_s`, and enforced to within `read_s / 16` (at most
+            1 s) by `AnswerDeadlines`; on Python 3.10 it is aiohttp's `sock_read` timeout.
+    """
 
     connect_s: float = 30.0
     read_s: float = 120.0
 
     def for_body(self, *, streamed: bool) -> aiohttp.ClientTimeout:
         """Return the aiohttp timeout for a bytes body or a streamed one."""
-        if streamed:
+        if streamed or AnswerDeadlines.available:
             return aiohttp.ClientTimeout(total=None, sock_connect=self.connect_s)
         return aiohttp.ClientTimeout(total=None, sock_connect=self.connect_s, sock_read=self.read_s)
+
+
+_Tasks = set["asyncio.Task[Any]"]
+
+
+class AnswerDeadlines:
+    """Ends posts still unanswered `limit_s` after they started, with one loop timer per time slot.
+
+    aiohttp's `sock_read` timeout schedules and cancels two loop timers per request: at thousands of
+    small posts per second that is a twentieth of the client's CPU. Here the posts that start within the
+    same slot (`limit_s / 16`, at most 1 s) of loop time share one timer, which cancels the tasks of those
+    still waiting `limit_s` after the slot ends; a post turns that cancellation into a retryable
+    `UploadError` (`timed_out`), as `asyncio.timeout` does. A post's task is in its slot's set exactly
+    while it waits for the post, so the timer never cancels anything else.
+
+    Needs `Task.uncancel` (Python 3.11): without it `available` is False and posts use `sock_read`.
+    """
+
+    available = hasattr(asyncio.Task, "uncancel")
+
+    def __init__(self, limit_s: float) -> None:
+        self.limit_s = limit_s
+        self._slot_s = min(1.0, limit_s / 16) or 1.0
+        self._slot = -1.0
+        self._waiting: _Tasks = set()
+        self._expired: _Tasks = set()
+
+    def enter(self, task: asyncio.Task[Any]) -> _Tasks:
+        """Start the clock for `task`'s post; return the set to discard it from once the post is done."""
+        loop = task.get_loop()
+        slot = loop.time() // self._slot_s
+        if slot != self._slot:
+            self._slot = slot
+            self._waiting = set()
+            loop.call_at((slot + 1) * self._slot_s + self.limit_s, self._expire, self._waiting)
+        self._waiting.add(task)
+        return self._waiting
+
+    def _expire(self, waiting: _Tasks) -> None:
+        for task in waiting:
+            self._expired.add(task)
+            task.cancel()
+        waiting.clear()
+
+    def timed_out(self, task: asyncio.Task[Any]) -> bool:
+        """Whether the `CancelledError` `task` got came from its deadline alone (then it is taken back)."""
+        if task not in self._expired:
+            return False
+        self._expired.discard(task)
+        uncancel: Callable[[], int] = task.uncancel  # type: ignore[attr-defined]  # 3.11+, see `available`
+        return uncancel() == 0
 
 
 class ObjectReader(Protocol):
@@ -255,6 +314,10 @@ class PresignedPost:
         self._stream_threshold = stream_threshold
         self._bytes_timeout = timeouts.for_body(streamed=False)
         self._stream_timeout = timeouts.for_body(streamed=True)
+        # Bodies sent whole wait for their answer under these deadlines (aiohttp's `sock_read` before 3.11).
+        self._deadlines = (
+            AnswerDeadlines(timeouts.connect_s + timeouts.read_s) if AnswerDeadlines.available else None
+        )
         self._on_progress = on_progress
         # Built once per session, not per post: a bytes body needs no Content-Length of ours (aiohttp
         # sets it), and the storage URL's proxy choice does not change within a session.
@@ -332,6 +395,12 @@ class PresignedPost:
             else:  # a streamed body (S3 takes no chunked upload) or a redirect's URL
                 headers = {"Content-Type": self._template.content_type, "Content-Length": str(length)}
                 request = request_args(url, headers)  # the storage host's own proxy choice
+            deadlines = self._deadlines if isinstance(data, bytes) else None
+            task = waiting = None
+            if deadlines is not None:
+                task = asyncio.current_task()
+                assert task is not None
+                waiting = deadlines.enter(task)
             try:
                 async with self._session.post(
                     url, data=data, allow_redirects=False, timeout=client_timeout, **request
@@ -349,7 +418,18 @@ class PresignedPost:
                 if isinstance(exc.__cause__, UploadError):
                     raise exc.__cause__ from None  # the body could not be read: aiohttp wrapped our error
                 raise _transport_error(name, exc) from sanitized(exc)  # aiohttp's frames hold the request
+            except asyncio.CancelledError:
+                if deadlines is None or task is None or not deadlines.timed_out(task):
+                    raise
+                # No answer in time; the object may be stored (a lost answer), so this is retried.
+                raise UploadError(
+                    f"storage upload of {name!r} failed: no answer within {deadlines.limit_s:g} s",
+                    file_name=name,
+                    is_retryable=True,
+                ) from None
             finally:
+                if waiting is not None:
+                    waiting.discard(task)
                 if not isinstance(data, bytes) and isinstance(data, AsyncGenerator):  # bytes: skip the ABC
                     # Release the file now; "already running" means aiohttp's writer still owns it and
                     # finalises it itself.
