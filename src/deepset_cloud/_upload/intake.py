@@ -32,7 +32,7 @@ class BundleIntake:
             self._current = iter(())
         else:
             self._current = iter(bundles)
-        self._refill = anyio.Lock()
+        self._refill = anyio.Lock(fast_acquire=True)  # no loop turn when no other worker waits for a batch
         self._done = False
 
     def next_nowait(self) -> Bundle | None:

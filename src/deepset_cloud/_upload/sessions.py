@@ -22,6 +22,7 @@ afterwards as itself, never wrapped in an ExceptionGroup.
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import AsyncIterable, Iterable, Sequence
 from datetime import timezone
 from typing import TYPE_CHECKING
@@ -78,6 +79,16 @@ class SessionSlot:
     def expires_within(self, margin_s: float) -> bool:
         """Whether the session expires within `margin_s` seconds from now."""
         return time.time() + margin_s >= self._expires_at_s
+
+
+@attrs.define(eq=False)
+class _Turn:
+    """A bundle waiting in line while a session is being opened."""
+
+    bundle: Bundle
+    served: anyio.Event = attrs.Factory(anyio.Event)
+    slot: SessionSlot | None = None
+    """Where the bundle was placed; None once served: its worker opens the next session."""
 
 
 def _posix(session: UploadSession) -> float:
@@ -149,7 +160,8 @@ class SessionUploader:
         self._breaker = StorageBreaker(settings.storage_stall_limit_s)
         self._deadline: float | None = None
         self._poster = BundlePoster(tally, progress)
-        self._assigning = anyio.Lock()  # held while a session is opened for the next bundle
+        self._opening = False  # a worker is opening a session: the others wait in `_line`
+        self._line: deque[_Turn] = deque()
         self._idle_workers = 0
 
     async def run(self, bundles: Iterable[Bundle] | AsyncIterable[Sequence[Bundle]]) -> list[SessionSlot]:
@@ -195,8 +207,27 @@ class SessionUploader:
         self._task_group.cancel_scope.cancel()
 
     async def _slot_for(self, bundle: Bundle) -> SessionSlot:
-        """The session `bundle` goes to (counted in it); opens one when needed, one worker at a time."""
-        async with self._assigning:
+        """The session `bundle` goes to (counted in it), opening one when needed.
+
+        One worker at a time opens a session. Bundles that arrive meanwhile wait in line, and the worker that
+        opened it places them right after, in supply order and in one go: with a lock instead, each waiter
+        takes a loop turn to hand it on, workers keep arriving during the hand-overs and queue behind them, and
+        every bundle goes through the lock for as long as the upload lasts. The first bundle in line that
+        does not fit the new session is woken to open the next one.
+        """
+        if self._opening:
+            turn = _Turn(bundle)
+            self._line.append(turn)
+            try:
+                await turn.served.wait()
+            except BaseException:
+                self._leave_line(turn)
+                raise
+            if turn.slot is not None:
+                return turn.slot
+            # Served without a session: this worker opens the next one (`_opening` stays set).
+        self._opening = True
+        try:
             slot = self._current
             names = (bundle.file.name,) if bundle.sidecar is None else (bundle.file.name, bundle.sidecar.name)
             if slot is not None and slot.objects > 0 and self._must_roll_over(slot, bundle, names):
@@ -206,12 +237,51 @@ class SessionUploader:
                 slot = await self._open_session()
                 self._current = slot
             self._assign(slot, bundle, names)
-            return slot
+        except BaseException:
+            self._pass_opening_on()
+            raise
+        self._serve_line(slot)
+        return slot
+
+    def _serve_line(self, slot: SessionSlot) -> None:
+        """Place the bundles in line into the new `slot`, in order, up to the first that does not fit."""
+        line = self._line
+        while line:
+            turn = line.popleft()
+            bundle = turn.bundle
+            names = (bundle.file.name,) if bundle.sidecar is None else (bundle.file.name, bundle.sidecar.name)
+            if self._must_roll_over(slot, bundle, names):
+                turn.served.set()  # without a slot: its worker opens the next session
+                return
+            self._assign(slot, bundle, names)
+            turn.slot = slot
+            turn.served.set()
+        self._opening = False
+
+    def _pass_opening_on(self) -> None:
+        """The opening worker gave up (an error, a cancellation): the next in line opens a session."""
+        if self._line:
+            self._line.popleft().served.set()
+        else:
+            self._opening = False
+
+    def _leave_line(self, turn: _Turn) -> None:
+        """A worker waiting in line was cancelled: its bundle is not posted, and someone else opens."""
+        if not turn.served.is_set():
+            self._line.remove(turn)
+        elif turn.slot is None:
+            self._pass_opening_on()
+        else:
+            slot = turn.slot
+            slot.objects -= turn.bundle.object_count
+            slot.outstanding -= 1
+            if slot.retired and slot.outstanding == 0:
+                slot.drained.set()
 
     def _slot_nowait(self, bundle: Bundle) -> SessionSlot | None:
         """The current session if `bundle` fits into it (counted in it), else None: see `_slot_for`."""
         slot = self._current
-        if slot is None or self._assigning.locked():  # a worker is opening a session: keep the order
+        if slot is None or self._opening:  # a session is being opened: keep the supply order
             return None
         names = (bundle.file.name,) if bundle.sidecar is None else (bundle.file.name, bundle.sidecar.name)
         if slot.objects > 0 and self._must_roll_over(slot, bundle, names):
