@@ -7,9 +7,12 @@ as early as a plain oversized body.
 
 from __future__ import annotations
 
-import aiohttp
+from typing import TYPE_CHECKING
 
 from deepset_cloud.errors import ResponseValidationError
+
+if TYPE_CHECKING:
+    import aiohttp
 
 __all__ = ["MAX_BODY_BYTES", "MAX_ERROR_BODY_BYTES", "read_capped", "read_prefix"]
 

@@ -18,7 +18,6 @@ import functools
 import logging
 import os
 import urllib.parse
-import urllib.request
 from typing import Any
 
 import attrs
@@ -96,8 +95,11 @@ def _resolve(environment: tuple[str | None, ...], scheme: str, host: str, port: 
 
     no_proxy = pick("no_proxy")
     target = host if port is None else f"{host}:{port}"
-    if no_proxy and urllib.request.proxy_bypass_environment(target, {"no": no_proxy}):  # type: ignore[attr-defined]
-        return None
+    if no_proxy:
+        import urllib.request  # only here: it pulls in http.client and email (~5 ms of import)
+
+        if urllib.request.proxy_bypass_environment(target, {"no": no_proxy}):  # type: ignore[attr-defined]
+            return None
     name = f"{scheme}_proxy"
     raw = pick(name)
     if raw is None:

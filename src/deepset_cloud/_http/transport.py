@@ -16,9 +16,8 @@ import time
 import urllib.parse
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-import aiohttp
 import anyio
 import attrs
 
@@ -38,6 +37,11 @@ from deepset_cloud.errors import (
     ClientClosedError,
     ResponseValidationError,
 )
+
+if TYPE_CHECKING:
+    import aiohttp
+else:
+    from deepset_cloud._http import lazy_aiohttp as aiohttp  # imported on the first request
 
 __all__ = ["FormPart", "Transport", "user_agent"]
 
@@ -99,6 +103,7 @@ class Transport:
         self._max_connections = max_connections
         self.max_body_bytes = max_body_bytes
         self._session: aiohttp.ClientSession | None = None
+        self._timeouts: tuple[aiohttp.ClientTimeout, aiohttp.ClientTimeout] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
 
@@ -138,6 +143,12 @@ class Transport:
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.timeout_s, sock_read=self.timeout_s),
             raise_for_status=False,
             auto_decompress=True,
+        )
+        self._timeouts = (  # per request: a JSON body, a form (an upload: no total)
+            aiohttp.ClientTimeout(
+                total=self.timeout_s * 2, sock_connect=self.timeout_s, sock_read=self.timeout_s
+            ),
+            aiohttp.ClientTimeout(total=None, sock_connect=self.timeout_s, sock_read=self.timeout_s),
         )
         # aiohttp silently re-sends idempotent requests once when a kept-alive connection drops; the retry
         # policy must be the only place that decides about repeating a request (and counts attempts).
@@ -268,6 +279,8 @@ class Transport:
         expect_json: bool,
     ) -> Any:
         session = await self.http_session()
+        timeouts = self._timeouts
+        assert timeouts is not None  # built with the session
         started = time.monotonic()
         opened: list[IO[bytes]] = []
         try:
@@ -281,11 +294,7 @@ class Transport:
                     data=body if body is not None else data,
                     allow_redirects=False,
                     **self._request_args(url, json_body=body is not None),
-                    timeout=aiohttp.ClientTimeout(
-                        total=None if form is not None else self.timeout_s * 2,
-                        sock_connect=self.timeout_s,
-                        sock_read=self.timeout_s,
-                    ),
+                    timeout=timeouts[form is not None],
                 ) as response:
                     if 200 <= response.status < 300:
                         raw = await read_capped(response, self.max_body_bytes, what=f"{method} {url}")

@@ -14,9 +14,7 @@ from uuid import UUID
 import attrs
 
 from deepset_cloud._config import DEFAULT_WORKSPACE_NAME, hide_key, resolve_settings, resolve_workspace
-from deepset_cloud._corpus.entry import run_delete_files, run_sync, run_update_file_meta
 from deepset_cloud._corpus.meta import strip_reserved
-from deepset_cloud._download.files import download_files
 from deepset_cloud._http.api import DeepsetCloudAPI
 from deepset_cloud._http.pagination import iterate_file_pages, iterate_session_pages
 from deepset_cloud._http.storage import StorageClient
@@ -494,6 +492,10 @@ class AsyncClient:
             APIError: the API refused to list the files.
             TransportError: the API could not be reached.
         """
+        # Imported here: sync, delete, update and download need modules (SQLite, the planner) that the
+        # other calls never use; `import deepset_cloud` stays lighter by them.
+        from deepset_cloud._download.files import download_files
+
         workspace = self._workspace(workspace_name)
         return await download_files(
             self._api,
@@ -561,6 +563,8 @@ class AsyncClient:
             IngestionTimeoutError: `blocking` and ingestion did not finish within `timeout_s`.
             APIError: the API refused a request. TransportError: the API could not be reached.
         """
+        from deepset_cloud._corpus.entry import run_sync  # see `download`
+
         return await run_sync(
             self._api,
             StorageClient(await self._transport.http_session()),
@@ -606,6 +610,8 @@ class AsyncClient:
             ConfigurationError: nothing is selected, or an id is not a UUID.
             APIError: the API refused to list files or rejected the key. TransportError: unreachable.
         """
+        from deepset_cloud._corpus.entry import run_delete_files  # see `download`
+
         return await run_delete_files(
             self._api,
             self._upload_settings,
@@ -639,6 +645,8 @@ class AsyncClient:
                 JSON-serialisable dict.
             APIError: the API rejected the key. TransportError: the API could not be reached.
         """
+        from deepset_cloud._corpus.entry import run_update_file_meta  # see `download`
+
         return await run_update_file_meta(
             self._api,
             workspace=self._workspace(workspace_name),
