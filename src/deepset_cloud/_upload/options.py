@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +15,7 @@ from deepset_cloud._http.api import Page, SessionFile
 from deepset_cloud._http.proxies import proxy_for
 from deepset_cloud._http.storage import STREAM_THRESHOLD_BYTES, S3Timeouts
 from deepset_cloud._retry import RetryPolicy
+from deepset_cloud._upload.meta_json import dump_json
 from deepset_cloud._upload.sources import RemoteObject
 from deepset_cloud.models import (
     File,
@@ -264,8 +264,8 @@ class JsonMeta:
     value: dict[str, Any]
 
     def encode(self) -> bytes:
-        """Return the JSON text of the metadata as UTF-8."""
-        return json.dumps(self.value).encode()
+        """Return the JSON text of the metadata (as `json.dumps` writes it) as UTF-8."""
+        return dump_json(self.value).encode()
 
 
 @attrs.frozen(slots=True)

@@ -12,7 +12,6 @@ with its error (`failed`), or skipped with a reason (`skipped`).
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Sequence
 from functools import partial
@@ -29,6 +28,7 @@ from deepset_cloud._upload.direct import DirectItem, upload_direct
 from deepset_cloud._upload.discovery import META_SUFFIX, Discovery, discover_paths, normalize_file_types
 from deepset_cloud._upload.folder_stream import FolderFeed, FolderScan, streamable_folder
 from deepset_cloud._upload.ingestion import failed_ingestion, wait_for_ingestion
+from deepset_cloud._upload.meta_json import dump_json
 from deepset_cloud._upload.names import name_problem
 from deepset_cloud._upload.options import (
     DIRECT_UPLOAD_THRESHOLD,
@@ -349,7 +349,7 @@ def _memory_file_problems(index: int, file: object) -> Iterator[str]:
         yield f"{label} meta is a {type(meta).__name__}, not a dict"
         return
     try:
-        json.dumps(meta)
+        dump_json(meta)
     except (TypeError, ValueError) as exc:
         yield f"{label} meta is not JSON-serialisable: {exc}"
 
