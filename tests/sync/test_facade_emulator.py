@@ -167,26 +167,6 @@ def test_ctrl_c_in_the_middle_of_a_sync_upload_closes_the_session(
     wait_until(lambda: requests_in_flight(deepset_emulator) == 0)  # leave no stalled handler behind
 
 
-def test_a_fresh_process_imports_aiohttp_with_its_first_request(
-    deepset_emulator: ThreadedEmulator, deepset_workspace: str
-) -> None:
-    finished = run_script(
-        """
-        import sys
-        from deepset_cloud.sync_client import files
-
-        api_key, api_url, workspace = sys.argv[1:]
-        print("aiohttp" in sys.modules)
-        pages = list(files.list_files(api_key=api_key, api_url=api_url, workspace_name=workspace))
-        print("aiohttp" in sys.modules, pages)
-        """,
-        deepset_emulator.api_key,
-        deepset_emulator.api_url,
-        deepset_workspace,
-    )
-    assert (finished.returncode, finished.stdout, finished.stderr) == (0, ["False", "True []"], "")
-
-
 def requests_in_flight(emulator: ThreadedEmulator) -> int:
     """How many HTTP requests the emulator is handling right now (run on its loop)."""
 

@@ -15,8 +15,8 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING
 
+import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from deepset_cloud.errors import (
@@ -27,11 +27,6 @@ from deepset_cloud.errors import (
     TransportError,
     api_error_class,
 )
-
-if TYPE_CHECKING:
-    import aiohttp
-else:
-    from deepset_cloud._http import lazy_aiohttp as aiohttp  # imported on first use
 
 __all__ = ["build_api_error", "map_transport_errors", "parse_retry_after"]
 

@@ -25,9 +25,10 @@ import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from functools import partial
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Protocol
+from typing import IO, Any, Protocol
 from urllib.parse import quote
 
+import aiohttp
 import anyio
 import attrs
 
@@ -36,11 +37,6 @@ from deepset_cloud._http.errors import parse_retry_after, sanitized
 from deepset_cloud._http.proxies import request_args
 from deepset_cloud._retry import Retrier
 from deepset_cloud.errors import UploadError
-
-if TYPE_CHECKING:
-    import aiohttp
-else:
-    from deepset_cloud._http import lazy_aiohttp as aiohttp  # imported on first use
 
 __all__ = [
     "INLINE_READ_BYTES",

@@ -16,8 +16,9 @@ import time
 import urllib.parse
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
+import aiohttp
 import anyio
 import attrs
 
@@ -37,11 +38,6 @@ from deepset_cloud.errors import (
     ClientClosedError,
     ResponseValidationError,
 )
-
-if TYPE_CHECKING:
-    import aiohttp
-else:
-    from deepset_cloud._http import lazy_aiohttp as aiohttp  # imported on the first request
 
 __all__ = ["FormPart", "Transport", "user_agent"]
 
