@@ -3,11 +3,13 @@
 - anyio runs on asyncio only (aiohttp and backoff are asyncio-only);
 - settings are isolated: no test reads the real environment, `./.env` or `~/.deepset-cloud/.env`;
 - every response is structured strictly, so drift between the emulator and the models fails a test;
-- faults set on the plugin's shared emulator end with the test that set them.
+- faults set on the plugin's shared emulator end with the test that set them;
+- SIGINT reaches the suite's child processes even when the suite was started with it ignored.
 """
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +18,16 @@ import pytest
 from deepset_cloud import _converter
 
 _SETTING_KEYS = ("API_KEY", "API_URL", "DEFAULT_WORKSPACE_NAME")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Un-ignore SIGINT: a shell runs a background job with SIGINT ignored, and its children inherit that.
+
+    The Ctrl-C tests send SIGINT to child processes; with SIGINT ignored at exec, Python installs no
+    KeyboardInterrupt handler and the child never notices. A handled signal is reset to its default at exec.
+    """
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
