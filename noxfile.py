@@ -76,7 +76,10 @@ def lowest(session: nox.Session) -> None:
     """Run the test suite with the lowest versions of the direct dependencies that pyproject.toml allows."""
     # pip has no "lowest" resolution; uv (installed into this session's venv) has.
     session.install("uv")
-    session.run("uv", "pip", "install", "--resolution", "lowest-direct", *EDITABLE)
+    # The system's trust store, as pip uses it: uv's own roots refuse a proxy whose CA only the system
+    # trusts, unless SSL_CERT_FILE happens to be set (UV_NATIVE_TLS is the older uv's name for it).
+    certs = {"UV_SYSTEM_CERTS": "1", "UV_NATIVE_TLS": "1"}
+    session.run("uv", "pip", "install", "--resolution", "lowest-direct", *EDITABLE, env=certs)
     _install(session, *TEST_GROUPS, project=())
     session.run("uv", "pip", "list", silent=False)  # the versions this run tested
     _pytest(session, *FAST_SUITE)
