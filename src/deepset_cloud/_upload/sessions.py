@@ -80,6 +80,17 @@ class SessionSlot:
         """Whether the session expires within `margin_s` seconds from now."""
         return time.time() + margin_s >= self._expires_at_s
 
+    def release(self) -> None:
+        """One assigned bundle is done (posted, failed or withdrawn): a retired slot may now drain."""
+        self.outstanding -= 1
+        if self.retired and self.outstanding == 0:
+            self.drained.set()
+
+
+def _names(bundle: Bundle) -> tuple[str, ...]:
+    """The object names a bundle stores: its file's, and its sidecar's if it has one."""
+    return (bundle.file.name,) if bundle.sidecar is None else (bundle.file.name, bundle.sidecar.name)
+
 
 @attrs.define(eq=False)
 class _Turn:
@@ -229,7 +240,7 @@ class SessionUploader:
         self._opening = True
         try:
             slot = self._current
-            names = (bundle.file.name,) if bundle.sidecar is None else (bundle.file.name, bundle.sidecar.name)
+            names = _names(bundle)
             if slot is not None and slot.objects > 0 and self._must_roll_over(slot, bundle, names):
                 self._retire(slot)
                 slot = None
@@ -249,7 +260,7 @@ class SessionUploader:
         while line:
             turn = line.popleft()
             bundle = turn.bundle
-            names = (bundle.file.name,) if bundle.sidecar is None else (bundle.file.name, bundle.sidecar.name)
+            names = _names(bundle)
             if self._must_roll_over(slot, bundle, names):
                 turn.served.set()  # without a slot: its worker opens the next session
                 return
@@ -272,18 +283,15 @@ class SessionUploader:
         elif turn.slot is None:
             self._pass_opening_on()
         else:
-            slot = turn.slot
-            slot.objects -= turn.bundle.object_count
-            slot.outstanding -= 1
-            if slot.retired and slot.outstanding == 0:
-                slot.drained.set()
+            turn.slot.objects -= turn.bundle.object_count
+            turn.slot.release()
 
     def _slot_nowait(self, bundle: Bundle) -> SessionSlot | None:
         """The current session if `bundle` fits into it (counted in it), else None: see `_slot_for`."""
         slot = self._current
         if slot is None or self._opening:  # a session is being opened: keep the supply order
             return None
-        names = (bundle.file.name,) if bundle.sidecar is None else (bundle.file.name, bundle.sidecar.name)
+        names = _names(bundle)
         if slot.objects > 0 and self._must_roll_over(slot, bundle, names):
             return None
         self._assign(slot, bundle, names)
@@ -491,9 +499,7 @@ class SessionUploader:
                 self._fail(exc)
             finally:
                 stats.job_finished()
-                slot.outstanding -= 1
-                if slot.retired and slot.outstanding == 0:
-                    slot.drained.set()
+                slot.release()
         self._idle_workers += 1
         if self._idle_workers == self._concurrency and self._current is not None:
             self._retire(self._current)  # no worker takes or assigns a bundle anymore

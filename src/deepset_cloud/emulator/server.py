@@ -95,7 +95,7 @@ class Emulator:
         self.port = int(listener.sockets[0].getsockname()[1])
         self._state, self._runner, self._listener = state, runner, listener
         state.ingestor.resume(state.config.ingest_delay_s)
-        self._sweeper = asyncio.get_running_loop().create_task(self._sweep_expired(state))
+        self._sweeper = loop.create_task(self._sweep_expired(state))
 
     @staticmethod
     async def _sweep_expired(state: EmulatorState) -> None:

@@ -21,6 +21,7 @@ import socket
 import time
 from email.utils import formatdate
 
+import attrs
 from aiohttp import web
 from aiohttp.http import SERVER_SOFTWARE
 
@@ -59,21 +60,17 @@ class _HandOver(Exception):
     """The request is not one the fast path serves: aiohttp takes the connection."""
 
 
+@attrs.frozen
 class _Head:
     """The parts of a request head that the fast path needs."""
 
-    __slots__ = ("authorization", "close", "content_length", "content_type", "host", "path", "size")
-
-    def __init__(
-        self, size: int, path: str, content_length: int, content_type: str, host: str, close: bool, auth: bool
-    ) -> None:
-        self.size = size
-        self.path = path
-        self.content_length = content_length
-        self.content_type = content_type
-        self.host = host
-        self.close = close
-        self.authorization = auth
+    size: int
+    path: str
+    content_length: int
+    content_type: str
+    host: str
+    close: bool
+    authorization: bool
 
 
 def _parse_head(buffer: bytearray) -> _Head | None:
