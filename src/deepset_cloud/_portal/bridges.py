@@ -108,12 +108,12 @@ def _stop_pump(loop_thread: _LoopThread, producer: _Call[None], pump: _Pump[Any]
         pump.close_streams()
         return
     if (
-        not producer.done
+        not producer.finished.is_set()
         and threading.get_ident() != loop_thread.ident
         and not _portal_loop._runtime.shut_down
     ):
         # Deterministic cleanup: the generator's `finally` has run when `close()` returns.
-        producer.wait_finished(CANCEL_GRACE_S)
+        producer.finished.wait(CANCEL_GRACE_S)
 
 
 def iterate(

@@ -1,12 +1,11 @@
 """The sync facade's event loop thread (one per process) and `run`, one call into it.
 
-- One loop per process: a daemon thread running `anyio.run` (asyncio backend) whose main task waits
-  until the exit hook stops it. It starts on the first sync call. aiohttp sessions are created on
+- One loop per process: a daemon thread running `anyio.run` (asyncio backend) whose main task keeps a
+  `BlockingPortal` open until stopped. It starts on the first sync call. aiohttp sessions are created on
   it by the async core and reused by later calls, so a sync call costs one loop hop, not a connection.
 - Calls are handed over with `loop.call_soon_threadsafe`: one wake-up of the loop, and a handle that can
-  be cancelled from the first instant (an anyio portal's `start_task_soon` first blocks on a scheduling
-  hop, during which a Ctrl-C would orphan the task). The task wakes its caller through the caller's
-  `_Waker` as its last step (see there why not a `threading.Event`).
+  be cancelled from the first instant (the portal's `start_task_soon` first blocks on a scheduling hop,
+  during which a Ctrl-C would orphan the task).
 - A caller interrupted while waiting (Ctrl-C) cancels the task, waits up to `CANCEL_GRACE_S` for its
   cleanup (e.g. closing upload sessions), then re-raises.
 - Calling from the loop thread raises `SyncFacadeError` instead of deadlocking; calling from a thread
@@ -27,16 +26,15 @@ import builtins
 import contextlib
 import logging
 import os
-import socket
 import sys
 import threading
-import time
 import warnings
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, ParamSpec, Protocol, TypeVar, cast
 
 import anyio
+from anyio.from_thread import BlockingPortal
 
 from deepset_cloud._inherited import keep_forever
 from deepset_cloud.errors import SyncFacadeError, SyncInAsyncContextWarning
@@ -67,18 +65,14 @@ class _OpenTwin(Protocol):
 
 
 class _LoopThread:
-    """An asyncio loop in a daemon thread, kept alive until `shutdown`.
-
-    No anyio `BlockingPortal`: calls never go through one (see `_Call`), and opening one made the first
-    call ~0.3 ms slower.
-    """
+    """An asyncio loop in a daemon thread, kept alive by a `BlockingPortal` until `stop`."""
 
     def __init__(self) -> None:
         self.calls: set[_Call[Any]] = set()  # touched on the loop thread only
         self._spawned: set[asyncio.Task[None]] = set()  # fire-and-forget tasks, kept alive until done
         self.loop: asyncio.AbstractEventLoop | None = None
         self.ident: int | None = None
-        self._stop: asyncio.Event | None = None
+        self._portal: BlockingPortal | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self.thread = threading.Thread(target=self._main, name=THREAD_NAME, daemon=True)
@@ -100,11 +94,22 @@ class _LoopThread:
             self._ready.set()
 
     async def _serve(self) -> None:
-        self._stop = asyncio.Event()
-        self.ident = threading.get_ident()
-        self.loop = asyncio.get_running_loop()
-        self._ready.set()
-        await self._stop.wait()
+        async with BlockingPortal() as portal:
+            self._portal = portal
+            self.ident = threading.get_ident()
+            self.loop = asyncio.get_running_loop()
+            self._ready.set()
+            await portal.sleep_until_stopped()
+
+    def wait_for(self, event: threading.Event) -> None:
+        """Block until `event` is set (from another thread).
+
+        Raises:
+            SyncFacadeError: the loop thread died first (noticed within `_POLL_S`).
+        """
+        while not event.wait(_POLL_S):
+            if not self.thread.is_alive():
+                raise SyncFacadeError("The SDK's event loop thread stopped unexpectedly.")
 
     def spawn(self, fn: Callable[[], Awaitable[None]]) -> None:
         """Start `fn()` as a task nobody waits for (on the loop thread); failures are logged."""
@@ -121,7 +126,7 @@ class _LoopThread:
         task.add_done_callback(self._spawned.discard)
 
     async def shutdown(self, twins: list[_OpenTwin], budget_s: float) -> None:
-        """Cancel the calls still running, close the live twins, stop the loop (on the loop)."""
+        """Cancel the calls still running, close the live twins, stop the portal (on the loop)."""
         me = asyncio.current_task()
         tasks = [call.task for call in self.calls if call.task is not None and call.task is not me]
         for task in tasks:
@@ -135,8 +140,8 @@ class _LoopThread:
                     await twin.aclose_here()
                 except Exception:  # one failure must not keep the others open
                     logger.debug("closing %r at exit failed", twin, exc_info=True)
-        assert self._stop is not None
-        self._stop.set()  # `_serve` returns: anyio.run cancels what is left and closes the loop
+        assert self._portal is not None
+        await self._portal.stop(cancel_remaining=True)
 
 
 class _Runtime:
@@ -170,48 +175,6 @@ _runtime = _Runtime()
 _warned_sites: set[tuple[str, int]] = set()
 
 
-class _Waker:
-    """What one thread blocks on while it waits for calls; the loop thread wakes it with one byte.
-
-    Not a `threading.Event`: setting one wakes the waiter while the loop thread still holds the GIL, so on
-    a shared core the waiter runs, finds the GIL taken and sleeps again (two context switches more per
-    call). `socket.send` releases the GIL before it wakes the waiter, which then runs on at once.
-    """
-
-    def __init__(self, runtime: _Runtime) -> None:
-        self.runtime = runtime  # a forked child makes new ones (the parent's loop may write to these)
-        receive, send = socket.socketpair()
-        receive.settimeout(_POLL_S)  # set once: each change would cost system calls
-        send.setblocking(False)
-        self._receive, self._send = receive, send
-
-    def wake(self) -> None:
-        """Wake the waiting thread (from the loop thread; never blocks)."""
-        with contextlib.suppress(OSError):  # buffer full: a wake-up is pending anyway; closed: nobody waits
-            self._send.send(b"\0")
-
-    def sleep(self) -> None:
-        """Block until woken or `_POLL_S` passed; wake-ups meant for calls waited for earlier may end it."""
-        with contextlib.suppress(TimeoutError):
-            self._receive.recv(4096)
-
-    def __del__(self) -> None:  # its thread ended (or a forked child replaced it)
-        for end in (getattr(self, "_receive", None), getattr(self, "_send", None)):  # None: never made
-            if end is not None:
-                end.close()
-
-
-_this_thread = threading.local()
-
-
-def _waker() -> _Waker:
-    """The calling thread's waker, made on its first wait (closed when the thread ends)."""
-    waker: _Waker | None = getattr(_this_thread, "waker", None)
-    if waker is None or waker.runtime is not _runtime:
-        waker = _this_thread.waker = _Waker(_runtime)
-    return waker
-
-
 class _Call(Generic[T]):
     """One coroutine run as a task on the loop thread, waited for from the calling thread."""
 
@@ -219,8 +182,7 @@ class _Call(Generic[T]):
         self, loop_thread: _LoopThread, fn: Callable[..., Awaitable[T]], args: Any, kwargs: Any
     ) -> None:
         self.task: asyncio.Task[None] | None = None
-        self.done = False
-        self._waiters: list[_Waker] = []
+        self.finished = threading.Event()
         self._loop_thread = loop_thread
         self._start_args: tuple[Callable[..., Awaitable[T]], Any, Any] | None = (fn, args, kwargs)
         self._value: T | None = None
@@ -245,25 +207,17 @@ class _Call(Generic[T]):
             self._value = await fn(*args, **kwargs)
         except BaseException as exc:  # handed to the calling thread, which re-raises it
             self._error = exc
-        finally:
-            self._finish()  # from inside the task: the waiter wakes one loop turn earlier
 
     def _on_done(self, task: asyncio.Task[None]) -> None:
-        if not self.done:  # cancelled before its first step: the body never ran
-            if self._error is None:
-                self._error = asyncio.CancelledError()
-            self._finish()
-
-    def _finish(self) -> None:
+        if task.cancelled() and self._error is None:  # cancelled before its first step
+            self._error = asyncio.CancelledError()
         self._start_args = None
         self._loop_thread.calls.discard(self)
-        self.done = True  # before reading the waiters: a thread that registers later sees it
-        for waker in tuple(self._waiters):
-            waker.wake()
+        self.finished.set()
 
     def cancel(self) -> None:
         """Cancel the task (from any thread, without waiting)."""
-        if self.done or self._loop_thread.loop is None:
+        if self.finished.is_set() or self._loop_thread.loop is None:
             return
         with contextlib.suppress(RuntimeError):  # the loop has closed: nothing runs there any more
             self._loop_thread.loop.call_soon_threadsafe(self._cancel_on_loop)
@@ -272,43 +226,22 @@ class _Call(Generic[T]):
         if self.task is not None:
             self.task.cancel()
 
-    def wait_finished(self, timeout_s: float | None = None) -> bool:
-        """Block until the task finished (True), `timeout_s` passed or the loop thread died (False)."""
-        waker = _waker()
-        self._waiters.append(waker)  # before reading `done`: `_finish` sets it before reading the waiters
-        try:
-            deadline = None if timeout_s is None else time.monotonic() + timeout_s
-            while not self.done:
-                if deadline is not None and time.monotonic() >= deadline:
-                    return False
-                if not self._loop_thread.thread.is_alive():
-                    return False
-                waker.sleep()
-        finally:
-            self._waiters.remove(waker)
-        return True
-
     def wait(self) -> None:
         """Wait until the task finished; on interruption cancel it, allow its cleanup, re-raise.
 
         An upload interrupted this way hands what it had done to the interruption (e.g. the
         `KeyboardInterrupt`) as `upload_report`.
-
-        Raises:
-            SyncFacadeError: the loop thread died first (noticed within `_POLL_S`).
         """
         try:
-            finished = self.wait_finished()
+            self._loop_thread.wait_for(self.finished)
         except BaseException as interruption:
             if self._loop_thread.thread.is_alive():
                 self.cancel()
-                self.wait_finished(CANCEL_GRACE_S)
+                self.finished.wait(CANCEL_GRACE_S)
             report = getattr(self._error, "upload_report", None)
             if report is not None:
                 vars(interruption)["upload_report"] = report  # an attribute BaseException does not declare
             raise
-        if not finished:
-            raise SyncFacadeError("The SDK's event loop thread stopped unexpectedly.")
 
     def result(self) -> T:
         self.wait()
@@ -327,7 +260,9 @@ def _is_internal(frame: Any) -> bool:
 
 
 def _warn_if_loop_running() -> None:
-    if asyncio._get_running_loop() is None:  # the public variant raises (slower) when there is none
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
         return
     if getattr(builtins, "__IPYTHON__", False):
         return  # notebooks block on every cell anyway; a warning per cell would only be noise
@@ -389,10 +324,10 @@ def _shutdown_at_exit() -> None:
     twins = [twin for twin in runtime.twins if twin._runtime is runtime]
     try:
         call = _Call(loop_thread, loop_thread.shutdown, (twins, EXIT_BUDGET_S * 0.8), {})
-        call.wait_finished(EXIT_BUDGET_S)
+        call.finished.wait(EXIT_BUDGET_S)
     except SyncFacadeError:
         return
-    # After `_serve` returns, anyio.run cancels what is left and closes the loop's async generators
+    # After the portal stops, anyio.run cancels what is left and closes the loop's async generators
     # (the async core closes its cached sessions there).
     loop_thread.thread.join(EXIT_BUDGET_S * 0.2)
 
